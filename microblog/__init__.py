@@ -1,0 +1,41 @@
+"""microblog: a Flask microblog whose users sign in with external identity providers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the app; `config` overrides settings (tests)."""
+    from . import auth, cli, devidp, errors, models, providers, security, views
+    from .config import load_config
+    from .extensions import csrf, db, migrate
+
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    load_config(app, config)
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Behind N reverse proxies, believe N hops of X-Forwarded-* so the callback URL
+        # we send to providers is the public https:// one.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_port=proxies, x_prefix=proxies)  # fmt: skip
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    models.init_app(app)
+    security.init_app(app)
+    providers.init_app(app)
+    auth.init_app(app)
+    devidp.init_app(app)
+    views.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,128 @@
+"""Who signed in: find the user by identity, then by verified email, else create one."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from .clients import Profile, SignInError
+from .extensions import db
+from .models import Identity, User, utcnow
+from .providers import Provider
+
+log = logging.getLogger(__name__)
+
+NICKNAME_MAX = 24
+NICKNAME_RE = re.compile(r"^[a-z0-9_]{1,24}$")
+# Names the site uses for its own pages, or that would pass for the site speaking.
+RESERVED_NICKNAMES = frozenset(
+    """
+    about account accounts admin administrator api app auth avatar dev explore feed follow
+    followers following help home index login logout me microblog mod moderator new null
+    none official post posts privacy profile register root search security settings signin
+    signout signup static staff support system terms timeline u unfollow user users www
+    """.split()
+)
+# Enough for any real collision, small enough that a conflict loop always ends.
+SIGN_IN_ATTEMPTS = 5
+
+
+def nickname_from_email(email: str) -> str:
+    """Derive the base nickname: local part, no +tag, ASCII, lowercase, a-z0-9_ only, 24 max."""
+    local = email.rpartition("@")[0] or email
+    local = local.split("+", 1)[0]
+    ascii_only = unicodedata.normalize("NFKD", local).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9_]+", "_", ascii_only.lower())[:NICKNAME_MAX] or "user"
+
+
+def nickname_problem(nickname: str) -> str | None:
+    """Say why a nickname a user typed cannot be used (taken is checked separately), or None."""
+    if not NICKNAME_RE.match(nickname):
+        return "Use 1 to 24 characters: lowercase letters, digits and _."
+    if nickname in RESERVED_NICKNAMES:
+        return f"“{nickname}” is reserved for the site."
+    return None
+
+
+def free_nickname(base: str) -> str:
+    """Return base, or base with the smallest free number appended (bob, bob2, bob3, ...)."""
+    start = 2
+    while True:
+        candidates = [] if start > 2 else [base]
+        candidates += [f"{base[: NICKNAME_MAX - len(str(n))]}{n}" for n in range(start, start + 50)]
+        taken = set(db.session.scalars(sa.select(User.nickname).where(User.nickname.in_(candidates))))
+        for candidate in candidates:
+            if candidate not in taken and candidate not in RESERVED_NICKNAMES:
+                return candidate
+        start += 50
+
+
+def get_user_by_nickname(nickname: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.nickname == nickname.lower()))
+
+
+def sign_in(provider: Provider, profile: Profile) -> User:
+    """Return the user this profile belongs to, linking or creating as needed, committed."""
+    for _ in range(SIGN_IN_ATTEMPTS):
+        try:
+            user = _find_or_create(provider, profile)
+            db.session.commit()
+            return user
+        except IntegrityError:
+            # Someone else created this identity, email or nickname a moment ago: look again.
+            db.session.rollback()
+    raise SignInError("The site is busy creating accounts; please try again in a moment.")
+
+
+def _find_or_create(provider: Provider, profile: Profile) -> User:
+    identity = db.session.scalar(
+        sa.select(Identity).where(
+            Identity.provider == provider.name, Identity.subject == profile.subject
+        )
+    )
+    if identity is not None:
+        identity.last_used_at = utcnow()
+        if profile.email and profile.email_verified:
+            identity.email = profile.email
+        _refresh_picture(identity.user, profile)
+        return identity.user
+
+    email = verified_email(provider, profile)
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        user = User(nickname=free_nickname(nickname_from_email(email)), email=email)
+        db.session.add(user)
+        log.info("creating user %s from provider %s", user.nickname, provider.name)
+    elif not provider.link_by_email:
+        raise SignInError(
+            f"An account with {email} already exists. Sign in the way you did before, "
+            f"then link {provider.title} from Settings."
+        )
+    _refresh_picture(user, profile)
+    user.identities.append(Identity(provider=provider.name, subject=profile.subject, email=email))
+    db.session.flush()
+    return user
+
+
+def verified_email(provider: Provider, profile: Profile) -> str:
+    """Return the profile's email if it may identify an account, else explain why not."""
+    if not profile.email:
+        raise SignInError(
+            f"{provider.title} did not share an email address with us. Allow access to your "
+            "email address when you sign in, or use another provider."
+        )
+    if not profile.email_verified:
+        raise SignInError(
+            f"{provider.title} says {profile.email} is not verified. Verify it at "
+            f"{provider.title}, then sign in again."
+        )
+    return profile.email
+
+
+def _refresh_picture(user: User, profile: Profile) -> None:
+    if profile.picture:
+        user.picture = profile.picture

@@ -1,0 +1,196 @@
+"""Blueprint for signing in and out: the login page, the hand-off, the callback, sign-out."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from joserfc.errors import JoseError
+from werkzeug.urls import iri_to_uri
+from werkzeug.wrappers import Response
+
+from . import accounts
+from .clients import ProviderError, SignInError
+from .extensions import csrf, db, login_manager
+from .models import User, new_session_token
+from .providers import Provider, all_providers, get_client, get_provider
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+ATTEMPTS_KEY = "signin_attempts"
+# Pending sign-ins kept per browser: enough for a few tabs, small enough for a 4 KB cookie.
+MAX_PENDING_ATTEMPTS = 5
+ATTEMPT_TTL = 600  # seconds a person may spend at the provider
+# What the callback catches: everything a provider, its network or its answer can throw.
+SIGN_IN_FAILURES = (OAuthError, requests.RequestException, ProviderError, SignInError, JoseError, ValueError)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    app.register_blueprint(bp)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the user a session or remember cookie names, if its session token is current."""
+    raw_id, _, token = user_id.partition(":")
+    if not raw_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(raw_id))
+    if user is None or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+@bp.get("/login")
+def login() -> str | Response:
+    """Show one sign-in button per ready provider."""
+    next_url = safe_next_url(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("views.index"))
+    providers = [p for p in all_providers() if p.ready]
+    return render_template("auth/login.html", providers=providers, next_url=next_url)
+
+
+@bp.post("/login/<name>")
+def start(name: str) -> Response:
+    """Remember this attempt's choices, then send the browser to the provider."""
+    provider = get_provider(name) or abort(404)
+    next_url = safe_next_url(request.form.get("next"))
+    client = get_client(name)
+    redirect_uri = url_for("auth.callback", name=name, _external=True)
+    try:
+        rv = client.create_authorization_url(redirect_uri)
+    except SIGN_IN_FAILURES as exc:  # discovery failed: the provider is down or misconfigured
+        return _failed(provider, exc, next_url)
+    client.save_authorize_data(redirect_uri=redirect_uri, **rv)
+    _remember_attempt(rv["state"], name, bool(request.form.get("remember_me")), next_url)
+    return redirect(rv["url"])
+
+
+@bp.route("/auth/<name>/callback", methods=["GET", "POST"])
+@csrf.exempt  # `state` is this request's CSRF protection
+def callback(name: str) -> Response:
+    """Finish the sign-in: verify the provider's answer, find the user, start the session."""
+    provider = get_provider(name) or abort(404)
+    state = request.values.get("state", "")
+    attempt = _pop_attempt(state, name)
+    next_url = attempt["next"] if attempt else None
+    try:
+        if error := request.values.get("error"):  # before state: a denial may come without one
+            raise OAuthError(error=error, description=request.values.get("error_description"))
+        if attempt is None:
+            raise MismatchingStateError()
+        client = get_client(name)
+        client.check_response_issuer(request.values.get("iss"))
+        token = client.authorize_access_token()
+        user = accounts.sign_in(provider, client.fetch_profile(token))
+    except SIGN_IN_FAILURES as exc:
+        session.pop(f"_state_{name}_{state}", None)
+        return _failed(provider, exc, next_url)
+    # A new session for a new person: nothing from before the sign-in survives it.
+    session.clear()
+    login_user(user, remember=attempt["remember"])
+    return redirect(next_url or url_for("views.index"))
+
+
+@bp.get("/logout")
+def confirm_logout() -> str | Response:
+    """Ask before signing out: a GET (a link, a prefetch) must never sign anyone out."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html")
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out here and everywhere: every session and remember cookie stops working."""
+    if current_user.is_authenticated:
+        current_user.session_token = new_session_token()
+        db.session.commit()
+    session.clear()
+    logout_user()  # after clear(): it leaves the note that deletes the remember cookie
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def safe_next_url(unsafe_next: str | None) -> str | None:
+    """Return unsafe_next as it will go out on the wire if that is a path on this site, else None."""
+    if not unsafe_next or len(unsafe_next) > 2048:
+        return None
+    # Browsers and Werkzeug drop or rewrite control characters, whitespace and backslashes,
+    # which is how "/\t/evil.com" turns into "//evil.com": refuse them outright.
+    if "\\" in unsafe_next or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in unsafe_next):
+        return None
+    wire = iri_to_uri(unsafe_next)
+    for form in (unsafe_next, wire, unquote(wire)):
+        parts = urlsplit(form)
+        if not form.startswith("/") or form.startswith("//") or parts.scheme or parts.netloc:
+            return None
+        if "\\" in form or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in form):
+            return None
+    return wire
+
+
+def _remember_attempt(state: str, name: str, remember: bool, next_url: str | None) -> None:
+    """Keep this attempt's choices under its state, dropping expired and surplus attempts.
+
+    Authlib keeps its own per-attempt data in the session and never expires it; without
+    this, abandoned attempts grow the cookie until browsers drop it.
+    """
+    now = time.time()
+    attempts = {
+        s: a for s, a in session.get(ATTEMPTS_KEY, {}).items() if a["at"] > now - ATTEMPT_TTL
+    }
+    attempts[state] = {"provider": name, "remember": remember, "next": next_url, "at": now}
+    kept = dict(sorted(attempts.items(), key=lambda item: item[1]["at"])[-MAX_PENDING_ATTEMPTS:])
+    wanted = {f"_state_{a['provider']}_{s}" for s, a in kept.items()}
+    for key in [k for k in session if k.startswith("_state_") and k not in wanted]:
+        del session[key]
+    session[ATTEMPTS_KEY] = kept
+
+
+def _pop_attempt(state: str, name: str) -> dict[str, Any] | None:
+    attempts = session.get(ATTEMPTS_KEY, {})
+    attempt = attempts.pop(state, None) if state else None
+    session.modified = True
+    if attempt is None or attempt["provider"] != name or attempt["at"] < time.time() - ATTEMPT_TTL:
+        return None
+    return attempt
+
+
+def _failed(provider: Provider, exc: Exception, next_url: str | None) -> Response:
+    """Log the technical reason, tell the person what happened, and go back to the login page."""
+    log.warning("sign-in with %s failed: %s: %s", provider.name, type(exc).__name__, exc)
+    flash(failure_message(provider, exc), "error")
+    return redirect(url_for("auth.login", next=next_url))
+
+
+def failure_message(provider: Provider, exc: Exception) -> str:
+    """Say in a sentence what went wrong and what to do next."""
+    title = provider.title
+    if isinstance(exc, SignInError):
+        return str(exc)
+    if isinstance(exc, MismatchingStateError):
+        return "That sign-in had expired or was already used. Please sign in again."
+    if isinstance(exc, OAuthError) and exc.error == "access_denied":
+        return f"Signing in with {title} was cancelled. You can try again or choose another way."
+    if isinstance(exc, OAuthError):
+        detail = (exc.description or exc.error or "no reason given")[:200]
+        return f"{title} refused the sign-in ({detail}). Please try again."
+    if isinstance(exc, requests.Timeout):
+        return f"{title} did not answer in time. Please try again in a moment."
+    if isinstance(exc, requests.RequestException) and not isinstance(exc, ValueError):
+        return f"We could not reach {title}. Please try again in a moment."
+    return f"We could not verify the answer from {title}. Please try again, or choose another way."

@@ -1,0 +1,26 @@
+"""Flask commands: `flask --app microblog providers`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, url_for
+
+from .providers import all_providers
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(providers_command)
+
+
+@click.command("providers")
+@click.option("--base-url", default=None, help="Public URL of the site, e.g. https://blog.example.com")
+def providers_command(base_url: str | None) -> None:
+    """List providers: name, title, kind, status, and the callback URL to register."""
+    from flask import current_app
+
+    server = base_url or current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    with current_app.test_request_context(base_url=server):
+        for p in all_providers():
+            status = "ready" if p.ready else f"off: {p.disabled_reason}"
+            callback = url_for("auth.callback", name=p.name, _external=True)
+            click.echo(f"{p.name}\t{p.title}\t{p.kind}\t{status}\t{callback}")

@@ -1,0 +1,103 @@
+"""Settings: defaults, environment variables, the instance folder and the secret key."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(SystemExit):
+    """A setting or providers.toml is wrong; the message says where and how to fix it.
+
+    A SystemExit, so that whichever entry point loads the app (run.py, the flask command,
+    gunicorn) ends with this one line on stderr and no traceback.
+    """
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill app.config from defaults and the environment, then apply overrides (tests)."""
+    env = os.environ
+    app.config.from_mapping(
+        MICROBLOG_ENV=env.get("MICROBLOG_ENV", "production"),
+        SQLALCHEMY_DATABASE_URI=database_url(env.get("DATABASE_URL")),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MICROBLOG_PROVIDERS=env.get(
+            "MICROBLOG_PROVIDERS", str(Path(app.root_path).parent / "providers.toml")
+        ),
+        # Where the built-in development provider lives; run.py sets it from its host and port.
+        DEV_IDP_ISSUER=env.get("DEV_IDP_ISSUER", "http://127.0.0.1:5000/dev-idp"),
+        OAUTH_TIMEOUT=_number(env, "MICROBLOG_OAUTH_TIMEOUT", 10.0),
+        OIDC_CLOCK_SKEW=_number(env, "MICROBLOG_CLOCK_SKEW", 60.0),
+        # A token with an unknown key id re-fetches the provider's keys at most this often.
+        JWKS_REFETCH_INTERVAL=60.0,
+        TRUSTED_PROXIES=int(_number(env, "MICROBLOG_TRUSTED_PROXIES", 0)),
+        # The site's public address, for `flask providers` to print callback URLs.
+        PUBLIC_URL=env.get("MICROBLOG_PUBLIC_URL"),
+        POSTS_PER_PAGE=20,
+        # Cookies: never readable from scripts; Lax, not Strict, or the return from the
+        # provider (a cross-site navigation) arrives without the session.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=timedelta(days=_number(env, "MICROBLOG_REMEMBER_DAYS", 30)),
+        # A CSRF token lives as long as the session: an expired token would lose a typed post.
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    if overrides:
+        app.config.from_mapping(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = env.get("SECRET_KEY") or load_secret_key(app.instance_path)
+
+
+def database_url(value: str | None) -> str:
+    """Return the SQLAlchemy URL for DATABASE_URL, choosing psycopg 3 for PostgreSQL."""
+    if not value:
+        # Flask-SQLAlchemy resolves a relative SQLite path against the instance folder.
+        return "sqlite:///microblog.sqlite"
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix) :]
+    return value
+
+
+def load_secret_key(instance_path: str) -> str:
+    """Read the instance secret key, creating it (mode 0600) on first start."""
+    path = Path(instance_path) / SECRET_KEY_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write a private temporary file, then link it into place: two workers starting at once
+    # both end up with the key that won, never with a half-written file.
+    tmp = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"environment: {name}={raw!r} is not a number") from None

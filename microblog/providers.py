@@ -1,0 +1,332 @@
+"""providers.toml -> validated Provider objects, and one Authlib registry per app."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, current_app
+
+from .config import ConfigError
+
+log = logging.getLogger(__name__)
+
+NAME_RE = re.compile(r"^[a-z0-9-]+$")
+VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+OIDC, GITHUB, OAUTH2 = "oidc", "github", "oauth2"
+GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
+# Asymmetric algorithms only: "none" and HMAC (keyed with our own client secret) never verify.
+SAFE_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+DEFAULT_ALGORITHMS = ("RS256", "ES256", "PS256")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "google": {
+        "title": "Google",
+        "issuer": "https://accounts.google.com",
+        "scope": "openid email profile",
+    },
+    "gitlab": {
+        "title": "GitLab",
+        "issuer": "https://gitlab.com",
+        "scope": "openid email profile",
+    },
+    "github": {"title": "GitHub", "base_url": "https://github.com", "scope": "read:user user:email"},
+    # The issuer and client credentials of the built-in provider are filled in at start-up.
+    "dev": {"title": "Development sign-in", "scope": "openid email profile", "trust_email": False},
+}
+
+STRING_KEYS = frozenset(
+    {
+        "preset", "title", "issuer", "server_metadata_url", "authorize_url", "token_url",
+        "userinfo_url", "client_id", "client_secret", "scope", "base_url",
+    }
+)  # fmt: skip
+BOOL_KEYS = frozenset({"enabled", "trust_email", "link_by_email"})
+LIST_KEYS = frozenset({"algorithms"})
+URL_KEYS = ("issuer", "server_metadata_url", "authorize_url", "token_url", "userinfo_url", "base_url")
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One identity provider, as the operator configured it."""
+
+    name: str
+    title: str
+    kind: str  # OIDC, GITHUB or OAUTH2
+    client_id: str
+    client_secret: str
+    scope: str
+    preset: str | None = None
+    issuer: str | None = None
+    server_metadata_url: str | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userinfo_url: str | None = None
+    api_base_url: str | None = None
+    trust_email: bool = False
+    link_by_email: bool = True
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    accepted_issuers: tuple[str, ...] = ()
+    disabled_reason: str | None = field(default=None, compare=False)
+
+    @property
+    def ready(self) -> bool:
+        return self.disabled_reason is None
+
+
+def load_providers(path: str | Path, environ: Mapping[str, str] | None = None) -> list[Provider]:
+    """Read and validate providers.toml; raise ConfigError naming file, provider and key."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (set MICROBLOG_PROVIDERS to its path)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for key in data:
+        if key != "providers":
+            raise ConfigError(f"{path}: unknown top-level key {key!r} (expected [providers.NAME])")
+    tables = data.get("providers", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{path}: 'providers' must be a table of [providers.NAME] tables")
+    providers = [_parse(path, name, table, environ) for name, table in tables.items()]
+    seen: dict[str, str] = {}
+    for p in providers:
+        other = seen.setdefault(p.title.casefold(), p.name)
+        if other != p.name:
+            raise ConfigError(
+                f"{path}: [providers.{p.name}] title: {p.title!r} is already the title of "
+                f"[providers.{other}]; each button needs its own title"
+            )
+    return providers
+
+
+def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Provider:
+    where = f"{path}: [providers.{name}]"
+    if not NAME_RE.match(name):
+        raise ConfigError(f"{where}: the name may hold only lowercase letters, digits and '-'")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    for key, value in table.items():
+        if key in STRING_KEYS:
+            expected: type = str
+        elif key in BOOL_KEYS:
+            expected = bool
+        elif key in LIST_KEYS:
+            expected = list
+        else:
+            raise ConfigError(f"{where} {key}: unknown key")
+        if not isinstance(value, expected):
+            raise ConfigError(f"{where} {key}: must be a {expected.__name__}, not {value!r}")
+
+    preset = table.get("preset")
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError(f"{where} preset: {preset!r} is not one of {', '.join(PRESETS)}")
+    values = {**PRESETS.get(preset or "", {}), **table}
+
+    missing_vars: list[str] = []
+    for key in [k for k in values if k in STRING_KEYS]:
+        values[key] = _substitute(values[key], environ, missing_vars)
+
+    for key in URL_KEYS:
+        if key in values and not (key == "issuer" and preset == "dev"):
+            problem = url_problem(values[key])
+            if problem:
+                raise ConfigError(f"{where} {key}: {problem}")
+
+    algorithms = tuple(values.get("algorithms", DEFAULT_ALGORITHMS))
+    for alg in algorithms:
+        if alg not in SAFE_ALGORITHMS:
+            raise ConfigError(
+                f"{where} algorithms: {alg!r} is not allowed; use some of {sorted(SAFE_ALGORITHMS)}"
+            )
+    if not algorithms:
+        raise ConfigError(f"{where} algorithms: list at least one algorithm")
+
+    kind, endpoints = _endpoints(where, preset, values)
+    scope = values.get("scope", "openid email profile" if kind == OIDC else "")
+    if kind == OIDC and "openid" not in scope.split():
+        raise ConfigError(f"{where} scope: an OpenID Connect provider needs 'openid' in its scope")
+    if preset != "dev":
+        for key in ("client_id", "client_secret"):
+            if key not in values and not missing_vars:
+                raise ConfigError(f"{where} {key}: missing (use \"${{VAR}}\" to read it from the environment)")
+
+    disabled = None
+    if not values.get("enabled", True):
+        disabled = "disabled in providers.toml (enabled = false)"
+    elif missing_vars:
+        plural = "s are" if len(missing_vars) > 1 else " is"
+        disabled = f"environment variable{plural} not set: {', '.join(missing_vars)}"
+    return Provider(
+        name=name,
+        title=values.get("title") or name,
+        kind=kind,
+        preset=preset,
+        client_id=values.get("client_id", ""),
+        client_secret=values.get("client_secret", ""),
+        scope=scope,
+        trust_email=values.get("trust_email", False),
+        link_by_email=values.get("link_by_email", True),
+        algorithms=algorithms,
+        disabled_reason=disabled,
+        **endpoints,
+    )
+
+
+def _endpoints(where: str, preset: str | None, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Decide the provider's kind and its endpoint URLs."""
+    if preset == "github":
+        base = values["base_url"].rstrip("/")
+        api = "https://api.github.com/" if base == "https://github.com" else f"{base}/api/v3/"
+        return GITHUB, {
+            "authorize_url": values.get("authorize_url", f"{base}/login/oauth/authorize"),
+            "token_url": values.get("token_url", f"{base}/login/oauth/access_token"),
+            "api_base_url": api,
+        }
+    if "base_url" in values:
+        raise ConfigError(f"{where} base_url: only the github preset takes base_url")
+    issuer, metadata_url = values.get("issuer"), values.get("server_metadata_url")
+    if issuer or metadata_url or preset == "dev":
+        suffix = "/.well-known/openid-configuration"
+        if not issuer and metadata_url:
+            if not metadata_url.endswith(suffix):
+                raise ConfigError(f"{where} issuer: missing; needed when server_metadata_url "
+                                  f"does not end in {suffix}")  # fmt: skip
+            issuer = metadata_url[: -len(suffix)]
+        accepted = GOOGLE_ISSUERS if preset == "google" and issuer == GOOGLE_ISSUERS[0] else ()
+        return OIDC, {
+            "issuer": issuer,
+            "server_metadata_url": metadata_url or (issuer and issuer.rstrip("/") + suffix),
+            "accepted_issuers": accepted or ((issuer,) if issuer else ()),
+        }
+    needed = ("authorize_url", "token_url", "userinfo_url")
+    if all(values.get(k) for k in needed):
+        return OAUTH2, {k: values[k] for k in needed}
+    absent = next(k for k in needed if not values.get(k))
+    raise ConfigError(
+        f"{where} {absent}: missing; give an issuer (OpenID Connect), a preset, "
+        "or authorize_url + token_url + userinfo_url (plain OAuth 2)"
+    )
+
+
+def _substitute(value: str, environ: Mapping[str, str], missing: list[str]) -> str:
+    def replace_var(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not environ.get(name):
+            if name not in missing:
+                missing.append(name)
+            return ""
+        return environ[name]
+
+    return VAR_RE.sub(replace_var, value)
+
+
+def url_problem(url: str) -> str | None:
+    """Say what is wrong with an endpoint URL, or return None: https, or http on loopback."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return f"{url!r} is not a valid URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"{url!r} is not an http(s) URL"
+    if parts.scheme == "http" and not is_loopback(host):
+        return f"{url!r} uses plain http; only https is allowed (http only on loopback hosts)"
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def init_app(app: Flask) -> None:
+    """Load providers.toml and register each ready provider in this app's own Authlib registry."""
+    from .clients import ProviderClient  # clients builds on this module's Provider
+
+    providers = load_providers(app.config["MICROBLOG_PROVIDERS"])
+    development = app.config["MICROBLOG_ENV"] == "development"
+    for i, p in enumerate(providers):
+        if p.preset == "dev" and p.ready:
+            if not development:
+                raise ConfigError(
+                    f"{app.config['MICROBLOG_PROVIDERS']}: [providers.{p.name}] preset: the "
+                    "development provider lets anyone sign in as anyone, so it only runs with "
+                    "MICROBLOG_ENV=development (as `make run` sets); remove it or set enabled = false"
+                )
+            providers[i] = _dev_provider(app, p)
+        elif not p.ready:
+            log.warning("provider %s is off: %s", p.name, p.disabled_reason)
+
+    # One registry per app: Authlib caches clients on it (see docs/ARCHITECTURE.md).
+    oauth = OAuth(app)
+    client_kwargs = {"code_challenge_method": "S256", "default_timeout": app.config["OAUTH_TIMEOUT"]}
+    for p in providers:
+        if p.ready:
+            oauth.register(
+                p.name,
+                client_id=p.client_id,
+                client_secret=p.client_secret,
+                server_metadata_url=p.server_metadata_url,
+                authorize_url=p.authorize_url if p.kind != OIDC else None,
+                access_token_url=p.token_url if p.kind != OIDC else None,
+                api_base_url=p.api_base_url,
+                client_kwargs={**client_kwargs, "scope": p.scope},
+                client_cls=ProviderClient,
+            )
+            oauth.create_client(p.name).provider = p
+    app.extensions["microblog.providers"] = {p.name: p for p in providers}
+
+
+def _dev_provider(app: Flask, p: Provider) -> Provider:
+    """Point the dev preset at the built-in provider, with credentials derived from SECRET_KEY."""
+    issuer = p.issuer or app.config["DEV_IDP_ISSUER"].rstrip("/")
+    return replace(
+        p,
+        issuer=issuer,
+        server_metadata_url=issuer + "/.well-known/openid-configuration",
+        accepted_issuers=(issuer,),
+        client_id=p.client_id or "microblog-dev",
+        client_secret=p.client_secret or dev_client_secret(app),
+    )
+
+
+def dev_client_secret(app: Flask) -> str:
+    return hmac.new(app.config["SECRET_KEY"].encode(), b"dev-idp-client", hashlib.sha256).hexdigest()
+
+
+def all_providers() -> list[Provider]:
+    """Every configured provider, ready or not, in file order."""
+    return list(current_app.extensions["microblog.providers"].values())
+
+
+def get_provider(name: str) -> Provider | None:
+    """Return the ready provider called name, or None."""
+    p = current_app.extensions["microblog.providers"].get(name)
+    return p if p is not None and p.ready else None
+
+
+def get_client(name: str) -> Any:
+    """Return the Authlib client registered for a ready provider."""
+    return current_app.extensions["authlib.integrations.flask_client"].create_client(name)

@@ -1,0 +1,1 @@
+"""The testers kit (grows in the next step)."""

@@ -1,0 +1,150 @@
+"""Fixtures: an app per test on a migrated database (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from microblog import create_app
+from microblog.extensions import db
+from microblog.models import User
+
+pytest_plugins = ["microblog.testing"]
+
+POSTGRES_URL = os.environ.get("MICROBLOG_TEST_POSTGRES_URL")
+# CI sets this: a test that would skip for want of a browser or a database fails instead.
+STRICT = os.environ.get("MICROBLOG_TEST_STRICT") == "1"
+TEST_PROVIDERS = Path(__file__).parent / "providers.test.toml"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip (or, in strict CI runs, fail) when a real part the test needs is missing."""
+    if not condition:
+        if STRICT:
+            pytest.fail(f"{reason} (MICROBLOG_TEST_STRICT=1 forbids skipping)")
+        pytest.skip(reason)
+
+
+def base_config(database_url: str, **overrides: object) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MICROBLOG_PROVIDERS": str(TEST_PROVIDERS),
+        "MICROBLOG_ENV": "production",
+        **overrides,
+    }
+
+
+def migrate_to(url: str) -> None:
+    """Build a schema the way operators do: by applying every migration."""
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.sqlite"
+    migrate_to(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> str:
+    """A migrated schema of its own in the test PostgreSQL database, dropped at the end."""
+    need(bool(POSTGRES_URL), "PostgreSQL tests need MICROBLOG_TEST_POSTGRES_URL")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        need(False, f"PostgreSQL at MICROBLOG_TEST_POSTGRES_URL is unreachable: {exc.orig}")
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    try:
+        migrate_to(url)
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_schema_url")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            t for t in conn.execute(sa.text("SELECT tablename FROM pg_tables "
+                                            "WHERE schemaname = current_schema()")).scalars()
+            if t != "alembic_version"
+        ]  # fmt: skip
+        if tables:
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app_config(database_url: str) -> dict[str, object]:
+    """Settings for the `app` fixture; a test module may override this fixture."""
+    return base_config(database_url)
+
+
+@pytest.fixture
+def app(app_config: dict[str, object]):
+    app = create_app(app_config)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user directly in the database (for tests about pages, not about sign-in)."""
+    counter = iter(range(1, 10_000))
+
+    def make(nickname: str | None = None, email: str | None = None, **fields: object) -> User:
+        n = next(counter)
+        user = User(nickname=nickname or f"user{n}", email=email or f"user{n}@example.org", **fields)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """Read the CSRF token from a page, as a browser's form would carry it."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
