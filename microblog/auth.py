@@ -99,8 +99,7 @@ def callback(name: str) -> Response:
     except SIGN_IN_FAILURES as exc:
         session.pop(f"_state_{name}_{state}", None)
         return _failed(provider, exc, next_url)
-    # A new session for a new person: nothing from before the sign-in survives it.
-    session.clear()
+    _renew_session()
     login_user(user, remember=attempt["remember"])
     return redirect(next_url or url_for("views.index"))
 
@@ -141,6 +140,13 @@ def safe_next_url(unsafe_next: str | None) -> str | None:
         if "\\" in form or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in form):
             return None
     return wire
+
+
+def _renew_session() -> None:
+    """Start a fresh session for the signed-in person, keeping only other tabs' pending sign-ins."""
+    pending = {k: v for k, v in session.items() if k == ATTEMPTS_KEY or k.startswith("_state_")}
+    session.clear()
+    session.update(pending)
 
 
 def _remember_attempt(state: str, name: str, remember: bool, next_url: str | None) -> None:
