@@ -1,24 +1,29 @@
-"""Response hardening: cookies marked Secure under https, and security headers on every page."""
+"""Response hardening: cookies marked Secure whenever the page came over https."""
 
 from __future__ import annotations
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, Secure when the request is https (behind ProxyFix too)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure
+
+
 def init_app(app: Flask) -> None:
-    app.after_request(_harden)
+    app.session_interface = SessionInterface()
+    # Registered before Flask-Login's handler, so it runs after it and sees the remember cookie.
+    app.after_request(_secure_cookies)
 
 
-def _harden(response: Response) -> Response:
+def _secure_cookies(response: Response) -> Response:
     if request.is_secure:
-        # Session and remember cookies are set by two libraries with static settings;
-        # marking them here covers both, and only when the page really came over https.
         cookies = response.headers.getlist("Set-Cookie")
-        if cookies:
-            response.headers.remove("Set-Cookie")
-            for cookie in cookies:
-                if "; secure" not in cookie.lower():
-                    cookie += "; Secure"
-                response.headers.add("Set-Cookie", cookie)
+        response.headers.remove("Set-Cookie")
+        for cookie in cookies:
+            response.headers.add("Set-Cookie", cookie if "; secure" in cookie.lower() else cookie + "; Secure")
     return response
