@@ -14,7 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure an instance of the app; `config` overrides settings (tests)."""
     from . import auth, cli, devidp, errors, models, providers, security, views
     from .config import load_config
-    from .extensions import csrf, db, migrate
+    from .extensions import csrf, db, limiter, migrate
 
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
+    limiter.init_app(app)
     models.init_app(app)
     security.init_app(app)
     providers.init_app(app)

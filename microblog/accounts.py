@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .clients import Profile, SignInError
 from .extensions import db
-from .models import Identity, User, utcnow
+from .models import Identity, SignIn, User, utcnow
 from .providers import Provider
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,35 @@ def sign_in(provider: Provider, profile: Profile) -> User:
             # Someone else created this identity, email or nickname a moment ago: look again.
             db.session.rollback()
     raise SignInError("The site is busy creating accounts; please try again in a moment.")
+
+
+def link(user: User, provider: Provider, profile: Profile) -> None:
+    """Add this provider account to `user`, unless it already belongs to someone, committed."""
+    owner_id = db.session.scalar(
+        sa.select(Identity.user_id).where(
+            Identity.provider == provider.name, Identity.subject == profile.subject
+        )
+    )
+    if owner_id == user.id:
+        raise SignInError(f"That {provider.title} account is already linked to yours.")
+    if owner_id is not None:
+        raise SignInError(
+            f"That {provider.title} account belongs to another microblog account, so it was "
+            "not linked. Nothing was changed."
+        )
+    email = profile.email if profile.email_verified else None
+    user.identities.append(Identity(provider=provider.name, subject=profile.subject, email=email))
+    try:
+        db.session.commit()
+    except IntegrityError:  # linked elsewhere a moment ago
+        db.session.rollback()
+        raise SignInError(f"That {provider.title} account was just linked elsewhere.") from None
+
+
+def record_sign_in(user: User, provider: Provider, ip_address: str | None) -> None:
+    """Remember this sign-in for the user's Settings page."""
+    db.session.add(SignIn(user_id=user.id, provider=provider.name, ip_address=ip_address))
+    db.session.commit()
 
 
 def _find_or_create(provider: Provider, profile: Profile) -> User:

@@ -10,15 +10,18 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session,
+    url_for,
+)  # fmt: skip
 from flask_login import current_user, login_user, logout_user
 from joserfc.errors import JoseError
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
 from . import accounts
-from .clients import ProviderError, SignInError
-from .extensions import csrf, db, login_manager
+from .clients import Profile, ProviderError, SignInError
+from .extensions import csrf, db, limiter, login_manager
 from .models import User, new_session_token
 from .providers import Provider, all_providers, get_client, get_provider
 
@@ -63,11 +66,20 @@ def login() -> str | Response:
     return render_template("auth/login.html", providers=providers, next_url=next_url)
 
 
+def _limit(setting: str) -> Any:
+    return limiter.limit(lambda: current_app.config[setting])
+
+
 @bp.post("/login/<name>")
+@_limit("SIGNIN_RATE_LIMIT")
 def start(name: str) -> Response:
-    """Remember this attempt's choices, then send the browser to the provider."""
+    """Remember this attempt's choices, then send the browser to the provider.
+
+    A signed-in person who posts `link=1` (from Settings) is adding this provider instead.
+    """
     provider = get_provider(name) or abort(404)
     next_url = safe_next_url(request.form.get("next"))
+    link_to = current_user.id if current_user.is_authenticated and request.form.get("link") else None
     client = get_client(name)
     redirect_uri = url_for("auth.callback", name=name, _external=True)
     try:
@@ -75,12 +87,13 @@ def start(name: str) -> Response:
     except SIGN_IN_FAILURES as exc:  # discovery failed: the provider is down or misconfigured
         return _failed(provider, exc, next_url)
     client.save_authorize_data(redirect_uri=redirect_uri, **rv)
-    _remember_attempt(rv["state"], name, bool(request.form.get("remember_me")), next_url)
+    _remember_attempt(rv["state"], name, bool(request.form.get("remember_me")), next_url, link_to)
     return redirect(rv["url"])
 
 
 @bp.route("/auth/<name>/callback", methods=["GET", "POST"])
 @csrf.exempt  # `state` is this request's CSRF protection
+@_limit("CALLBACK_RATE_LIMIT")
 def callback(name: str) -> Response:
     """Finish the sign-in: verify the provider's answer, find the user, start the session."""
     provider = get_provider(name) or abort(404)
@@ -95,13 +108,32 @@ def callback(name: str) -> Response:
         client = get_client(name)
         client.check_response_issuer(request.values.get("iss"))
         token = client.authorize_access_token()
-        user = accounts.sign_in(provider, client.fetch_profile(token))
+        profile = client.fetch_profile(token)
+        if attempt.get("link_to") is not None:
+            return _link(provider, profile, attempt["link_to"])
+        user = accounts.sign_in(provider, profile)
     except SIGN_IN_FAILURES as exc:
         session.pop(f"_state_{name}_{state}", None)
-        return _failed(provider, exc, next_url)
+        linking = attempt is not None and attempt.get("link_to") is not None
+        response = _failed(provider, exc, next_url, back_to="views.settings" if linking else None)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
     _renew_session()
     login_user(user, remember=attempt["remember"])
-    return redirect(next_url or url_for("views.index"))
+    accounts.record_sign_in(user, provider, request.remote_addr)
+    response = redirect(next_url or url_for("views.index"))
+    # The callback URL carries the one-time code: never let it leak in a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
+    """Finish linking another provider to the signed-in account that asked for it."""
+    if not current_user.is_authenticated or current_user.id != user_id:
+        raise SignInError("You signed out before linking finished. Sign in and try again.")
+    accounts.link(current_user, provider, profile)
+    flash(f"{provider.title} is now linked: you can sign in with it too.", "info")
+    return redirect(url_for("views.settings"))
 
 
 @bp.get("/logout")
@@ -149,7 +181,9 @@ def _renew_session() -> None:
     session.update(pending)
 
 
-def _remember_attempt(state: str, name: str, remember: bool, next_url: str | None) -> None:
+def _remember_attempt(
+    state: str, name: str, remember: bool, next_url: str | None, link_to: int | None
+) -> None:
     """Keep this attempt's choices under its state, dropping expired and surplus attempts.
 
     Authlib keeps its own per-attempt data in the session and never expires it; without
@@ -159,7 +193,9 @@ def _remember_attempt(state: str, name: str, remember: bool, next_url: str | Non
     attempts = {
         s: a for s, a in session.get(ATTEMPTS_KEY, {}).items() if a["at"] > now - ATTEMPT_TTL
     }
-    attempts[state] = {"provider": name, "remember": remember, "next": next_url, "at": now}
+    attempts[state] = {
+        "provider": name, "remember": remember, "next": next_url, "link_to": link_to, "at": now,
+    }  # fmt: skip
     kept = dict(sorted(attempts.items(), key=lambda item: item[1]["at"])[-MAX_PENDING_ATTEMPTS:])
     wanted = {f"_state_{a['provider']}_{s}" for s, a in kept.items()}
     for key in [k for k in session if k.startswith("_state_") and k not in wanted]:
@@ -176,10 +212,14 @@ def _pop_attempt(state: str, name: str) -> dict[str, Any] | None:
     return attempt
 
 
-def _failed(provider: Provider, exc: Exception, next_url: str | None) -> Response:
-    """Log the technical reason, tell the person what happened, and go back to the login page."""
+def _failed(
+    provider: Provider, exc: Exception, next_url: str | None, back_to: str | None = None
+) -> Response:
+    """Log the technical reason, tell the person what happened, and go back where they were."""
     log.warning("sign-in with %s failed: %s: %s", provider.name, type(exc).__name__, exc)
     flash(failure_message(provider, exc), "error")
+    if back_to:
+        return redirect(url_for(back_to))
     return redirect(url_for("auth.login", next=next_url))
 
 

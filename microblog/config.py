@@ -52,6 +52,15 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         # A CSRF token lives as long as the session: an expired token would lose a typed post.
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=64 * 1024,
+        # Rate limits: shared across workers through Redis when REDIS_URL is set; per worker
+        # in memory otherwise. A Redis outage must not take the site down with it.
+        RATELIMIT_STORAGE_URI=env.get("REDIS_URL") or "memory://",
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=True,
+        SIGNIN_RATE_LIMIT=env.get("MICROBLOG_SIGNIN_RATE_LIMIT", "10 per minute;100 per hour"),
+        CALLBACK_RATE_LIMIT=env.get("MICROBLOG_CALLBACK_RATE_LIMIT", "20 per minute;200 per hour"),
+        POST_RATE_LIMIT=env.get("MICROBLOG_POST_RATE_LIMIT", "10 per minute;500 per day"),
     )
     if overrides:
         app.config.from_mapping(overrides)

@@ -83,6 +83,19 @@ class Identity(db.Model):
     user: Mapped[User] = relationship(back_populates="identities")
 
 
+class SignIn(db.Model):
+    """A completed sign-in, listed in Settings so a person can spot one that was not theirs."""
+
+    __tablename__ = "sign_in"
+    __table_args__ = (sa.Index("ix_sign_in_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(sa.String(64))
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Post(db.Model):
     __table_args__ = (
         # Explore pages walk this index backwards; the timeline and profiles use the other.

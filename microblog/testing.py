@@ -12,6 +12,7 @@ in your conftest, the `fake_idp` fixture serves every provider in the app's prov
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import hmac
 import json
@@ -336,9 +337,22 @@ class FakeIdP:
                       "email_verified": person.email_verified, "name": person.name})  # fmt: skip
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets fresh contexts, as on a real server.
+
+    Flask reuses an app context a test has pushed for the requests made inside it, so `g`
+    (Flask-Login's current user, Flask-WTF's CSRF token) would leak from one request into
+    the next. Use it with `app.test_client_class = IsolatedClient`.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     """Read the CSRF token from a page's form, as a browser would send it."""
-    html = client.get(path).get_data(as_text=True)
+    # Signed in, /login redirects to the timeline, whose forms carry the same token.
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, f"no CSRF token in the form on {path}"
     return match.group(1)
@@ -385,4 +399,4 @@ def _json(body: Any, status: int = 200) -> tuple[int, dict[str, str], str]:
     return status, {"Content-Type": "application/json"}, json.dumps(body)
 
 
-__all__ = ["FAULTS", "FakeIdP", "Person", "csrf_token", "fake_idp"]
+__all__ = ["FAULTS", "FakeIdP", "IsolatedClient", "Person", "csrf_token", "fake_idp"]

@@ -38,6 +38,8 @@ def base_config(database_url: str, **overrides: object) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MICROBLOG_PROVIDERS": str(TEST_PROVIDERS),
         "MICROBLOG_ENV": "production",
+        # Many sign-ins from one address per test; test_security turns the limits back on.
+        "RATELIMIT_ENABLED": False,
         **overrides,
     }
 
@@ -109,7 +111,10 @@ def app_config(database_url: str) -> dict[str, object]:
 
 @pytest.fixture
 def app(app_config: dict[str, object]):
+    from microblog.testing import IsolatedClient
+
     app = create_app(app_config)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
