@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+import unicodedata
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -158,20 +159,28 @@ def logout() -> Response:
 
 def safe_next_url(unsafe_next: str | None) -> str | None:
     """Return unsafe_next as it will go out on the wire if that is a path on this site, else None."""
-    if not unsafe_next or len(unsafe_next) > 2048:
+    if not unsafe_next or len(unsafe_next) > 2048 or not _plain(unsafe_next):
         return None
-    # Browsers and Werkzeug drop or rewrite control characters, whitespace and backslashes,
-    # which is how "/\t/evil.com" turns into "//evil.com": refuse them outright.
-    if "\\" in unsafe_next or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in unsafe_next):
+    try:
+        wire = iri_to_uri(unsafe_next)
+        forms = [(form, urlsplit(form)) for form in (unsafe_next, wire, unquote(wire))]
+    except ValueError:  # e.g. an unbalanced "[" where a host would be
         return None
-    wire = iri_to_uri(unsafe_next)
-    for form in (unsafe_next, wire, unquote(wire)):
-        parts = urlsplit(form)
+    for form, parts in forms:
         if not form.startswith("/") or form.startswith("//") or parts.scheme or parts.netloc:
             return None
-        if "\\" in form or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in form):
+        if not _plain(form):
             return None
     return wire
+
+
+def _plain(text: str) -> bool:
+    """True if text has no backslash, whitespace or control character of any script.
+
+    Browsers and Werkzeug drop or rewrite these, which is how "/\\t/evil.com" becomes
+    "//evil.com" on the wire.
+    """
+    return "\\" not in text and not any(unicodedata.category(c)[0] in "CZ" for c in text)
 
 
 def _renew_session() -> None:

@@ -1,0 +1,287 @@
+"""Protections against the known "Sign in with X" attacks and provider faults."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from types import SimpleNamespace
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.test import EnvironBuilder
+from werkzeug.utils import redirect
+
+from conftest import base_config, csrf_token
+from microblog import auth, clients, create_app
+from microblog.extensions import db
+from microblog.models import SignIn, User
+from microblog.testing import Person
+
+
+def shifted_clock(seconds: float) -> SimpleNamespace:
+    """A stand-in for the `time` module of one of our modules, running `seconds` ahead."""
+    return SimpleNamespace(time=lambda: time.time() + seconds,
+                           monotonic=lambda: time.monotonic() + seconds)  # fmt: skip
+
+
+def count_users() -> int:
+    return db.session.scalar(sa.select(sa.func.count(User.id)))
+
+
+# --- headers --------------------------------------------------------------------------
+
+
+def test_every_page_sends_the_security_headers(client):
+    resp = client.get("/login")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in resp.headers  # plain http: no HSTS
+
+
+def test_hsts_and_secure_cookies_under_https(client, fake_idp):
+    fake_idp.sign_in(client, remember=True)
+    resp = client.get("/login", base_url="https://localhost")
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_remember_cookie_is_secure_under_https(app, fake_idp):
+    client = app.test_client()
+    location = fake_idp.start(client, "google", remember=True).headers["Location"]
+    callback = fake_idp.authorize(location)
+    resp = client.get(callback, base_url="https://localhost")
+    cookies = resp.headers.getlist("Set-Cookie")
+    remember = next(c for c in cookies if c.startswith("remember_token="))
+    assert "Secure" in remember and "HttpOnly" in remember and "SameSite=Lax" in remember
+
+
+def test_callback_redirects_at_once_without_a_referrer(client, fake_idp):
+    resp = fake_idp.sign_in(client)
+    assert resp.status_code == 302
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_remember_cookie_lasts_thirty_days_by_default(client, fake_idp):
+    fake_idp.sign_in(client, remember=True)
+    cookie = client.get_cookie("remember_token")
+    lifetime = cookie.expires.timestamp() - time.time()
+    assert 29 * 86400 < lifetime <= 30 * 86400
+
+
+# --- the ID token and the provider -----------------------------------------------------
+
+
+def test_google_accepts_both_documented_issuer_spellings(client, fake_idp, app):
+    google = app.extensions["microblog.providers"]["google"]
+    assert "accounts.google.com" in google.accepted_issuers
+    company = app.extensions["microblog.providers"]["company"]
+    assert company.accepted_issuers == ("https://sso.example.com/realms/main",)
+
+
+@pytest.mark.parametrize(("age", "accepted"), [(30, True), (120, False)])
+def test_clock_skew_allows_a_small_drift_only(client, fake_idp, monkeypatch, age, accepted):
+    monkeypatch.setattr(clients, "time", shifted_clock(300 + age))  # the kit's exp = iat + 300
+    resp = fake_idp.sign_in(client)
+    assert (resp.headers["Location"] == "/") is accepted
+
+
+def test_unknown_key_ids_refetch_the_keys_at_most_once_a_minute(client, fake_idp):
+    fake_idp.sign_in(client, email="a@example.org")
+    keys_url = "https://accounts.google.com/jwks"
+    fetches = lambda: sum(1 for c in fake_idp.rsps.calls if c.request.url == keys_url)  # noqa: E731
+    assert fetches() == 1
+    for _ in range(5):  # a flood of tokens signed with keys nobody published
+        fake_idp.fail("bad_signature")
+        fake_idp.key = type(fake_idp.key).generate_key(2048, parameters={"kid": f"k{_}"})
+        fake_idp.old_keys.clear()
+        fake_idp.sign_in(client, email="b@example.org")
+    assert fetches() == 2
+    assert count_users() == 1
+
+
+# --- sessions --------------------------------------------------------------------------
+
+
+def test_abandoned_sign_ins_do_not_grow_the_session_cookie(client, fake_idp):
+    for _ in range(50):
+        fake_idp.start(client, "google")
+    cookie = client.get_cookie("session")
+    assert len(cookie.value) < 2000
+    with client.session_transaction() as s:
+        assert len(s[auth.ATTEMPTS_KEY]) == auth.MAX_PENDING_ATTEMPTS
+        assert len([k for k in s if k.startswith("_state_")]) == auth.MAX_PENDING_ATTEMPTS
+
+
+def test_expired_attempts_are_dropped(client, fake_idp, monkeypatch):
+    location = fake_idp.start(client, "google").headers["Location"]
+    monkeypatch.setattr(auth, "time", shifted_clock(auth.ATTEMPT_TTL + 1))
+    fake_idp.start(client, "company")
+    with client.session_transaction() as s:
+        assert [a["provider"] for a in s[auth.ATTEMPTS_KEY].values()] == ["company"]
+    assert client.get(fake_idp.authorize(location)).headers["Location"] == "/login"
+
+
+def test_sign_in_starts_a_new_session(client, fake_idp):
+    with client.session_transaction() as s:
+        s["planted"] = "by an attacker"
+    fake_idp.sign_in(client)
+    with client.session_transaction() as s:
+        assert "planted" not in s
+        assert s["_user_id"]
+
+
+def test_sign_ins_are_recorded_for_settings(client, fake_idp):
+    fake_idp.sign_in(client, provider="github")
+    [record] = db.session.scalars(sa.select(SignIn))
+    assert record.provider == "github" and record.ip_address == "127.0.0.1"
+
+
+# --- `next` ----------------------------------------------------------------------------
+
+# Offsite forms from Django's url_has_allowed_host_and_scheme tests and Werkzeug's rewrites.
+HOSTILE_NEXT = [
+    "http://example.com", "http:///example.com", "https://example.com", "ftp://example.com",
+    r"\\example.com", r"\\\example.com", r"/\\/example.com", r"\\\\example.com", r"\\//example.com",
+    r"/\/example.com", r"\/example.com", r"/\example.com", "http:///example.com",
+    r"http:/\//example.com", r"http:\/example.com", r"http:/\example.com",
+    'javascript:alert("XSS")', "\njavascript:alert(x)", "\x08//example.com", r"http://otherserver\@example.com",
+    r"http:\\testserver\@example.com", r"http://testserver\me:pass@example.com",
+    r"http://testserver\@example.com", r"http:\\testserver\confirm\me@example.com",
+    "http:999999999", "ftp:9999999999", "\n", "http://[2001:cdba:0000:0000:0000:0000:3257:9652/",
+    "http://2001:cdba:0000:0000:0000:0000:3257:9652]/", "//example.com", "///example.com",
+    "/\t/example.com", "\t//example.com", "/\r/example.com", " /example.com", "https:example.com",
+    "%2F%2Fexample.com", "/%2F%2Fexample.com", "/%5C%5Cexample.com", "/.//example.com"[0:0] + "//",
+    "\u3000//example.com", "/\u2028/example.com", "\uff0f\uff0fexample.com", "data:text/html,x",
+]  # fmt: skip
+
+
+def test_the_hostile_table_is_large():
+    assert len(set(HOSTILE_NEXT)) >= 30
+
+
+def leaves_site(location: str) -> bool:
+    """Where a browser on http://localhost/ goes with this Location header."""
+    target = urlsplit(urljoin("http://localhost/", location.strip()))
+    return target.hostname != "localhost" or target.scheme != "http"
+
+
+def emitted_location(next_url: str) -> str:
+    """The Location header Werkzeug puts on the wire for a redirect to next_url."""
+    environ = EnvironBuilder(base_url="http://localhost/").get_environ()
+    return redirect(next_url).get_wsgi_headers(environ)["Location"]
+
+
+@pytest.mark.parametrize("next_url", HOSTILE_NEXT)
+def test_hostile_next_values_are_refused(next_url):
+    safe = auth.safe_next_url(next_url)
+    assert safe is None or not leaves_site(emitted_location(safe))
+    assert safe is None  # none of these is a plain same-site path
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=400, deadline=None)
+def test_no_next_value_ever_leaves_the_site(next_url):
+    safe = auth.safe_next_url(next_url)
+    if safe is not None:
+        assert safe.startswith("/")
+        assert not leaves_site(emitted_location(safe))
+
+
+@given(st.text(alphabet=st.sampled_from("/\\:@.%\t\n ?#ae2F5C"), max_size=20))
+@settings(max_examples=400, deadline=None)
+def test_no_slashy_next_value_ever_leaves_the_site(next_url):
+    safe = auth.safe_next_url(next_url)
+    if safe is not None:
+        assert not leaves_site(emitted_location(safe))
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+def test_no_next_value_causes_a_500(client, next_url):
+    assert client.get("/login", query_string={"next": next_url}).status_code == 200
+    token = csrf_token(client)
+    resp = client.post("/login/nope", data={"csrf_token": token, "next": next_url})
+    assert resp.status_code == 404
+
+
+# --- rate limits and sizes -------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_app(database_url):
+    app = create_app(base_config(database_url, RATELIMIT_ENABLED=True,
+                                 SIGNIN_RATE_LIMIT="3 per minute"))  # fmt: skip
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def test_starting_sign_ins_is_rate_limited_with_a_friendly_page(limited_app):
+    client = limited_app.test_client()
+    token = csrf_token(client)
+    codes = [client.post("/login/google", data={"csrf_token": token}).status_code for _ in range(4)]
+    assert codes[:3] != [429] * 3 and codes[3] == 429
+    resp = client.post("/login/google", data={"csrf_token": token})
+    assert resp.status_code == 429
+    assert "Retry-After" in resp.headers
+    assert "<header" in resp.get_data(as_text=True)  # the site's own layout, not a bare error
+
+
+def test_rate_limits_use_redis_when_configured(monkeypatch, database_url):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    app = create_app(base_config(database_url))
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+
+
+def test_huge_bodies_are_refused_early(client):
+    resp = client.post("/login/google", data={"next": "x" * 200_000})
+    assert resp.status_code == 413
+
+
+# --- a real, slow provider -------------------------------------------------------------
+
+
+class SlowHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - the stdlib's name
+        time.sleep(3)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def slow_provider():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_slow_provider_times_out_with_a_message(tmp_path, database_url, slow_provider):
+    providers = tmp_path / "providers.toml"
+    providers.write_text(f'[providers.slow]\ntitle = "Slow SSO"\nissuer = "{slow_provider}"\n'
+                         'client_id = "a"\nclient_secret = "b"\n')  # fmt: skip
+    app = create_app(base_config(database_url, MICROBLOG_PROVIDERS=str(providers),
+                                 OAUTH_TIMEOUT=0.5))  # fmt: skip
+    client = app.test_client()
+    started = time.monotonic()
+    resp = client.post("/login/slow", data={"csrf_token": csrf_token(client)})
+    assert time.monotonic() - started < 2.5
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
+    assert "Slow SSO did not answer in time" in client.get("/login").get_data(as_text=True)
+
+
+def test_person_defaults_are_stable():
+    assert Person(email="A@example.org").subject == Person(email="a@example.org").subject
