@@ -301,7 +301,7 @@ def init_app(app: Flask) -> None:
 
 def _dev_provider(app: Flask, p: Provider) -> Provider:
     """Point the dev preset at the built-in provider, with credentials derived from SECRET_KEY."""
-    issuer = p.issuer or app.config["DEV_IDP_ISSUER"].rstrip("/")
+    issuer = (p.issuer or app.config["DEV_IDP_ISSUER"]).rstrip("/")
     return replace(
         p,
         issuer=issuer,
