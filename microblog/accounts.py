@@ -27,8 +27,9 @@ RESERVED_NICKNAMES = frozenset(
     signout signup static staff support system terms timeline u unfollow user users www
     """.split()
 )
-# Enough for any real collision, small enough that a conflict loop always ends.
-SIGN_IN_ATTEMPTS = 5
+# Each round of a race for one nickname has one winner, so N people signing up at once as
+# bob@... need up to N rounds. Bounded, so that a conflict loop always ends.
+SIGN_IN_ATTEMPTS = 50
 
 
 def nickname_from_email(email: str) -> str:

@@ -348,6 +348,7 @@ def test_reused_code_is_refused(live):
     ],
 )
 def test_token_request_is_refused(live, change, status, error):
+    change = dict(change)  # the parameter is shared by the SQLite and PostgreSQL runs
     verifier, challenge = pkce()
     code = change.pop("code", None) or get_code(live, challenge)
     verifier = change.pop("verifier", verifier)
