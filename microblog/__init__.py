@@ -22,8 +22,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if proxies := app.config["TRUSTED_PROXIES"]:
         # Behind N reverse proxies, believe N hops of X-Forwarded-* so the callback URL
         # we send to providers is the public https:// one.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
-                                x_port=proxies, x_prefix=proxies)  # fmt: skip
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=proxies,
+            x_proto=proxies,
+            x_host=proxies,
+            x_port=proxies,
+            x_prefix=proxies,
+        )
 
     db.init_app(app)
     migrate.init_app(

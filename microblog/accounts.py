@@ -55,7 +55,9 @@ def free_nickname(base: str) -> str:
     while True:
         candidates = [] if start > 2 else [base]
         candidates += [f"{base[: NICKNAME_MAX - len(str(n))]}{n}" for n in range(start, start + 50)]
-        taken = set(db.session.scalars(sa.select(User.nickname).where(User.nickname.in_(candidates))))
+        taken = set(
+            db.session.scalars(sa.select(User.nickname).where(User.nickname.in_(candidates)))
+        )
         for candidate in candidates:
             if candidate not in taken and candidate not in RESERVED_NICKNAMES:
                 return candidate

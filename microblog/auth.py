@@ -12,9 +12,17 @@ from urllib.parse import unquote, urlsplit
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import (
-    Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session,
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
     url_for,
-)  # fmt: skip
+)
 from flask_login import current_user, login_user, logout_user
 from joserfc.errors import JoseError
 from werkzeug.urls import iri_to_uri
@@ -34,7 +42,14 @@ ATTEMPTS_KEY = "signin_attempts"
 MAX_PENDING_ATTEMPTS = 5
 ATTEMPT_TTL = 600  # seconds a person may spend at the provider
 # What the callback catches: everything a provider, its network or its answer can throw.
-SIGN_IN_FAILURES = (OAuthError, requests.RequestException, ProviderError, SignInError, JoseError, ValueError)
+SIGN_IN_FAILURES = (
+    OAuthError,
+    requests.RequestException,
+    ProviderError,
+    SignInError,
+    JoseError,
+    ValueError,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -80,7 +95,9 @@ def start(name: str) -> Response:
     """
     provider = get_provider(name) or abort(404)
     next_url = safe_next_url(request.form.get("next"))
-    link_to = current_user.id if current_user.is_authenticated and request.form.get("link") else None
+    link_to = (
+        current_user.id if current_user.is_authenticated and request.form.get("link") else None
+    )
     client = get_client(name)
     redirect_uri = url_for("auth.callback", name=name, _external=True)
     try:
@@ -158,7 +175,7 @@ def logout() -> Response:
 
 
 def safe_next_url(unsafe_next: str | None) -> str | None:
-    """Return unsafe_next as it will go out on the wire if that is a path on this site, else None."""
+    """Return unsafe_next as it will go on the wire if it is a path on this site, else None."""
     if not unsafe_next or len(unsafe_next) > 2048 or not _plain(unsafe_next):
         return None
     try:
@@ -203,8 +220,12 @@ def _remember_attempt(
         s: a for s, a in session.get(ATTEMPTS_KEY, {}).items() if a["at"] > now - ATTEMPT_TTL
     }
     attempts[state] = {
-        "provider": name, "remember": remember, "next": next_url, "link_to": link_to, "at": now,
-    }  # fmt: skip
+        "provider": name,
+        "remember": remember,
+        "next": next_url,
+        "link_to": link_to,
+        "at": now,
+    }
     kept = dict(sorted(attempts.items(), key=lambda item: item[1]["at"])[-MAX_PENDING_ATTEMPTS:])
     wanted = {f"_state_{a['provider']}_{s}" for s, a in kept.items()}
     for key in [k for k in session if k.startswith("_state_") and k not in wanted]:

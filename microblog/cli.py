@@ -13,7 +13,9 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("providers")
-@click.option("--base-url", default=None, help="Public URL of the site, e.g. https://blog.example.com")
+@click.option(
+    "--base-url", default=None, help="Public URL of the site, e.g. https://blog.example.com"
+)
 def providers_command(base_url: str | None) -> None:
     """List providers: name, title, kind, status, and the callback URL to register."""
     from flask import current_app

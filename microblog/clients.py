@@ -66,7 +66,9 @@ class ProviderClient(FlaskOAuth2App):
             now = time.monotonic()
             interval = current_app.config["JWKS_REFETCH_INTERVAL"]
             if now - self._keys_refetched_at < interval:
-                raise ProviderError("ID token signed with an unknown key id (keys fetched recently)")
+                raise ProviderError(
+                    "ID token signed with an unknown key id (keys fetched recently)"
+                )
             self._keys_refetched_at = now
         keys = super().fetch_jwk_set(force=force)
         if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
@@ -153,7 +155,9 @@ class ProviderClient(FlaskOAuth2App):
         resp.raise_for_status()
         data = resp.json()
         if not isinstance(data, expect):
-            raise ProviderError(f"{url} answered a JSON {type(data).__name__}, not a {expect.__name__}")
+            raise ProviderError(
+                f"{url} answered a JSON {type(data).__name__}, not a {expect.__name__}"
+            )
         return data
 
 

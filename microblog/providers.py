@@ -43,20 +43,40 @@ PRESETS: dict[str, dict[str, Any]] = {
         "issuer": "https://gitlab.com",
         "scope": "openid email profile",
     },
-    "github": {"title": "GitHub", "base_url": "https://github.com", "scope": "read:user user:email"},
+    "github": {
+        "title": "GitHub",
+        "base_url": "https://github.com",
+        "scope": "read:user user:email",
+    },
     # The issuer and client credentials of the built-in provider are filled in at start-up.
     "dev": {"title": "Development sign-in", "scope": "openid email profile", "trust_email": False},
 }
 
 STRING_KEYS = frozenset(
     {
-        "preset", "title", "issuer", "server_metadata_url", "authorize_url", "token_url",
-        "userinfo_url", "client_id", "client_secret", "scope", "base_url",
+        "preset",
+        "title",
+        "issuer",
+        "server_metadata_url",
+        "authorize_url",
+        "token_url",
+        "userinfo_url",
+        "client_id",
+        "client_secret",
+        "scope",
+        "base_url",
     }
-)  # fmt: skip
+)
 BOOL_KEYS = frozenset({"enabled", "trust_email", "link_by_email"})
 LIST_KEYS = frozenset({"algorithms"})
-URL_KEYS = ("issuer", "server_metadata_url", "authorize_url", "token_url", "userinfo_url", "base_url")
+URL_KEYS = (
+    "issuer",
+    "server_metadata_url",
+    "authorize_url",
+    "token_url",
+    "userinfo_url",
+    "base_url",
+)
 
 
 @dataclass(frozen=True)
@@ -165,7 +185,9 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
     if preset != "dev":
         for key in ("client_id", "client_secret"):
             if key not in values and not missing_vars:
-                raise ConfigError(f"{where} {key}: missing (use \"${{VAR}}\" to read it from the environment)")
+                raise ConfigError(
+                    f'{where} {key}: missing (use "${{VAR}}" to read it from the environment)'
+                )
 
     disabled = None
     if not values.get("enabled", True):
@@ -189,7 +211,9 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
     )
 
 
-def _endpoints(where: str, preset: str | None, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _endpoints(
+    where: str, preset: str | None, values: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """Decide the provider's kind and its endpoint URLs."""
     if preset == "github":
         base = values["base_url"].rstrip("/")
@@ -206,8 +230,10 @@ def _endpoints(where: str, preset: str | None, values: dict[str, Any]) -> tuple[
         suffix = "/.well-known/openid-configuration"
         if not issuer and metadata_url:
             if not metadata_url.endswith(suffix):
-                raise ConfigError(f"{where} issuer: missing; needed when server_metadata_url "
-                                  f"does not end in {suffix}")  # fmt: skip
+                raise ConfigError(
+                    f"{where} issuer: missing; needed when server_metadata_url "
+                    f"does not end in {suffix}"
+                )
             issuer = metadata_url[: -len(suffix)]
         accepted = GOOGLE_ISSUERS if preset == "google" and issuer == GOOGLE_ISSUERS[0] else ()
         return OIDC, {
@@ -273,7 +299,8 @@ def init_app(app: Flask) -> None:
                 raise ConfigError(
                     f"{app.config['MICROBLOG_PROVIDERS']}: [providers.{p.name}] preset: the "
                     "development provider lets anyone sign in as anyone, so it only runs with "
-                    "MICROBLOG_ENV=development (as `make run` sets); remove it or set enabled = false"
+                    "MICROBLOG_ENV=development (as `make run` sets); remove it or set "
+                    "enabled = false"
                 )
             providers[i] = _dev_provider(app, p)
         elif not p.ready:
@@ -281,7 +308,10 @@ def init_app(app: Flask) -> None:
 
     # One registry per app: Authlib caches clients on it (see docs/ARCHITECTURE.md).
     oauth = OAuth(app)
-    client_kwargs = {"code_challenge_method": "S256", "default_timeout": app.config["OAUTH_TIMEOUT"]}
+    client_kwargs = {
+        "code_challenge_method": "S256",
+        "default_timeout": app.config["OAUTH_TIMEOUT"],
+    }
     for p in providers:
         if p.ready:
             oauth.register(
@@ -313,7 +343,9 @@ def _dev_provider(app: Flask, p: Provider) -> Provider:
 
 
 def dev_client_secret(app: Flask) -> str:
-    return hmac.new(app.config["SECRET_KEY"].encode(), b"dev-idp-client", hashlib.sha256).hexdigest()
+    return hmac.new(
+        app.config["SECRET_KEY"].encode(), b"dev-idp-client", hashlib.sha256
+    ).hexdigest()
 
 
 def all_providers() -> list[Provider]:

@@ -92,10 +92,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         tables = [
-            t for t in conn.execute(sa.text("SELECT tablename FROM pg_tables "
-                                            "WHERE schemaname = current_schema()")).scalars()
+            t
+            for t in conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ).scalars()
             if t != "alembic_version"
-        ]  # fmt: skip
+        ]
         if tables:
             names = ", ".join(f'"{t}"' for t in tables)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -138,7 +140,9 @@ def make_user(app):
 
     def make(nickname: str | None = None, email: str | None = None, **fields: object) -> User:
         n = next(counter)
-        user = User(nickname=nickname or f"user{n}", email=email or f"user{n}@example.org", **fields)
+        user = User(
+            nickname=nickname or f"user{n}", email=email or f"user{n}@example.org", **fields
+        )
         db.session.add(user)
         db.session.commit()
         return user

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import csrf_token
+
 from microblog.extensions import db
 from microblog.models import Identity, User
 from microblog.testing import Person
@@ -45,8 +45,13 @@ def test_start_redirects_to_provider_with_state_nonce_and_pkce(client, fake_idp)
     assert resp.status_code == 302
     location = resp.headers["Location"]
     assert location.startswith("https://accounts.google.com/authorize?")
-    for param in ("state=", "nonce=", "code_challenge=", "code_challenge_method=S256",
-                  "redirect_uri=http%3A%2F%2Flocalhost%2Fauth%2Fgoogle%2Fcallback"):  # fmt: skip
+    for param in (
+        "state=",
+        "nonce=",
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "redirect_uri=http%3A%2F%2Flocalhost%2Fauth%2Fgoogle%2Fcallback",
+    ):
         assert param in location
 
 
@@ -66,8 +71,9 @@ def test_first_sign_in_creates_user_with_derived_nickname(client, fake_idp):
     assert user.email == "ann.smith+blog@example.org"
     [identity] = user.identities
     assert (identity.provider, identity.subject) == (
-        "google", Person(email="Ann.Smith+blog@Example.org").subject,
-    )  # fmt: skip
+        "google",
+        Person(email="Ann.Smith+blog@Example.org").subject,
+    )
     assert signed_in_as(client) == "ann_smith"
 
 
@@ -95,7 +101,9 @@ def test_same_email_at_two_providers_never_makes_two_accounts(client, fake_idp):
 
 @pytest.mark.parametrize("provider", ["google", "company", "github", "plain"])
 def test_unverified_email_is_refused(client, fake_idp, provider):
-    resp = fake_idp.sign_in(client, email="eve@example.org", provider=provider, email_verified=False)
+    resp = fake_idp.sign_in(
+        client, email="eve@example.org", provider=provider, email_verified=False
+    )
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
     assert "is not verified" in flashes(client)
     assert users() == [] and db.session.scalar(sa.select(sa.func.count(Identity.id))) == 0
@@ -168,13 +176,30 @@ def test_same_site_next_is_followed(client, fake_idp, next_url):
 
 
 OFFSITE_NEXT = [
-    "https://evil.example.com/", "http://evil.example.com", "//evil.example.com",
-    "///evil.example.com", "////evil.example.com", "/\\evil.example.com", "\\\\evil.example.com",
-    "\\/evil.example.com", "/\t/evil.example.com", "\t//evil.example.com", "/\n/evil.example.com",
-    " //evil.example.com", "\x08//evil.example.com", "https:evil.example.com", "javascript:alert(1)",
-    "data:text/html,hi", "ftp://evil.example.com", "%2F%2Fevil.example.com", "/%2F/evil.example.com",
-    "/%5Cevil.example.com", "evil.example.com", "//evil.example.com@localhost", "http:/evil.com",
-]  # fmt: skip
+    "https://evil.example.com/",
+    "http://evil.example.com",
+    "//evil.example.com",
+    "///evil.example.com",
+    "////evil.example.com",
+    "/\\evil.example.com",
+    "\\\\evil.example.com",
+    "\\/evil.example.com",
+    "/\t/evil.example.com",
+    "\t//evil.example.com",
+    "/\n/evil.example.com",
+    " //evil.example.com",
+    "\x08//evil.example.com",
+    "https:evil.example.com",
+    "javascript:alert(1)",
+    "data:text/html,hi",
+    "ftp://evil.example.com",
+    "%2F%2Fevil.example.com",
+    "/%2F/evil.example.com",
+    "/%5Cevil.example.com",
+    "evil.example.com",
+    "//evil.example.com@localhost",
+    "http:/evil.com",
+]
 
 
 @pytest.mark.parametrize("next_url", OFFSITE_NEXT)

@@ -7,8 +7,8 @@ import stat
 from datetime import timedelta
 
 import pytest
-
 from conftest import TEST_PROVIDERS
+
 from microblog import create_app
 from microblog.config import ConfigError, database_url, load_secret_key
 

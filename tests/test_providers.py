@@ -6,13 +6,15 @@ import logging
 import textwrap
 
 import pytest
-
 from conftest import base_config
+
 from microblog import create_app
 from microblog.config import ConfigError
 from microblog.providers import GITHUB, OAUTH2, OIDC, load_providers
 
 ENV = {"GOOGLE_ID": "gid", "GOOGLE_SECRET": "gsecret"}
+CREDS = 'client_id = "a"\nclient_secret = "b"\n'
+GOOGLE = 'preset = "google"\n' + CREDS
 
 
 def load(tmp_path, text: str, environ: dict[str, str] | None = None):
@@ -31,12 +33,15 @@ def error(tmp_path, text: str, environ: dict[str, str] | None = None) -> str:
 
 
 def test_google_preset_fills_issuer_title_and_scope(tmp_path):
-    [p] = load(tmp_path, """
+    [p] = load(
+        tmp_path,
+        """
         [providers.google]
         preset = "google"
         client_id = "${GOOGLE_ID}"
         client_secret = "${GOOGLE_SECRET}"
-    """)
+    """,
+    )
     assert (p.kind, p.title, p.client_id, p.client_secret) == (OIDC, "Google", "gid", "gsecret")
     assert p.server_metadata_url == "https://accounts.google.com/.well-known/openid-configuration"
     assert p.scope == "openid email profile"
@@ -45,7 +50,9 @@ def test_google_preset_fills_issuer_title_and_scope(tmp_path):
 
 
 def test_github_preset_and_enterprise_base_url(tmp_path):
-    dotcom, enterprise = load(tmp_path, """
+    dotcom, enterprise = load(
+        tmp_path,
+        """
         [providers.github]
         preset = "github"
         client_id = "a"
@@ -56,7 +63,8 @@ def test_github_preset_and_enterprise_base_url(tmp_path):
         base_url = "https://github.example.com"
         client_id = "a"
         client_secret = "b"
-    """)
+    """,
+    )
     assert dotcom.kind == GITHUB
     assert dotcom.authorize_url == "https://github.com/login/oauth/authorize"
     assert dotcom.api_base_url == "https://api.github.com/"
@@ -65,21 +73,26 @@ def test_github_preset_and_enterprise_base_url(tmp_path):
 
 
 def test_preset_values_can_be_overridden(tmp_path):
-    [p] = load(tmp_path, """
+    [p] = load(
+        tmp_path,
+        """
         [providers.gitlab]
         preset = "gitlab"
         title = "Our GitLab"
         issuer = "https://gitlab.example.com"
         client_id = "a"
         client_secret = "b"
-    """)
+    """,
+    )
     assert p.title == "Our GitLab"
     assert p.server_metadata_url == "https://gitlab.example.com/.well-known/openid-configuration"
     assert p.accepted_issuers == ("https://gitlab.example.com",)
 
 
 def test_generic_oidc_and_plain_oauth2(tmp_path):
-    sso, plain = load(tmp_path, """
+    sso, plain = load(
+        tmp_path,
+        """
         [providers.company]
         title = "Company SSO"
         server_metadata_url = "https://sso.example.com/realms/main/.well-known/openid-configuration"
@@ -93,75 +106,122 @@ def test_generic_oidc_and_plain_oauth2(tmp_path):
         client_id = "a"
         client_secret = "b"
         link_by_email = false
-    """)
+    """,
+    )
     assert sso.kind == OIDC and sso.issuer == "https://sso.example.com/realms/main"
     assert sso.trust_email
     assert plain.kind == OAUTH2 and plain.title == "plain" and not plain.link_by_email
 
 
 def test_unset_variable_turns_the_provider_off_with_a_reason(tmp_path):
-    [p] = load(tmp_path, """
+    [p] = load(
+        tmp_path,
+        """
         [providers.google]
         preset = "google"
         client_id = "${GOOGLE_ID}"
         client_secret = "${MISSING_SECRET}"
-    """)
+    """,
+    )
     assert not p.ready
     assert p.disabled_reason == "environment variable is not set: MISSING_SECRET"
 
 
 def test_enabled_false_turns_the_provider_off(tmp_path):
-    [p] = load(tmp_path, """
+    [p] = load(
+        tmp_path,
+        """
         [providers.google]
         preset = "google"
         client_id = "a"
         client_secret = "b"
         enabled = false
-    """)
+    """,
+    )
     assert not p.ready and "enabled = false" in p.disabled_reason
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[providers.x]\npreset = "google"\nclient_id = "a"\nclient_secret = "b"\ncolour = "red"',
-         "[providers.x] colour: unknown key"),
-        ('[providers.x]\npreset = "google"\nclient_id = 42\nclient_secret = "b"',
-         "[providers.x] client_id: must be a str"),
-        ('[providers.x]\npreset = "google"\nclient_id = "a"\nclient_secret = "b"\nenabled = "no"',
-         "[providers.x] enabled: must be a bool"),
+        (
+            "[providers.x]\n" + GOOGLE + 'colour = "red"',
+            "[providers.x] colour: unknown key",
+        ),
+        (
+            '[providers.x]\npreset = "google"\nclient_id = 42\nclient_secret = "b"',
+            "[providers.x] client_id: must be a str",
+        ),
+        (
+            "[providers.x]\n" + GOOGLE + 'enabled = "no"',
+            "[providers.x] enabled: must be a bool",
+        ),
         ('[providers.x]\npreset = "facebook"', "[providers.x] preset: 'facebook' is not one of"),
-        ('[providers.x]\nissuer = "not a url"\nclient_id = "a"\nclient_secret = "b"',
-         "[providers.x] issuer: 'not a url' is not an http(s) URL"),
-        ('[providers.x]\nissuer = "http://sso.example.com"\nclient_id = "a"\nclient_secret = "b"',
-         "[providers.x] issuer: 'http://sso.example.com' uses plain http"),
-        ('[providers.x]\nissuer = "https://sso.example.com:99999"\nclient_id = "a"\nclient_secret = "b"',
-         "[providers.x] issuer: 'https://sso.example.com:99999' is not a valid URL"),
-        ('[providers.X]\npreset = "google"\nclient_id = "a"\nclient_secret = "b"',
-         "[providers.X]: the name may hold only lowercase letters, digits and '-'"),
-        ('[providers.x]\ntitle = "X"\nclient_id = "a"\nclient_secret = "b"',
-         "[providers.x] authorize_url: missing"),
-        ('[providers.x]\nauthorize_url = "https://a.example/a"\ntoken_url = "https://a.example/t"\n'
-         'client_id = "a"\nclient_secret = "b"', "[providers.x] userinfo_url: missing"),
-        ('[providers.x]\npreset = "google"\nclient_secret = "b"', "[providers.x] client_id: missing"),
-        ('[providers.x]\npreset = "google"\nbase_url = "https://g.example"\nclient_id = "a"\n'
-         'client_secret = "b"', "[providers.x] base_url: only the github preset"),
-        ('[providers.x]\npreset = "google"\nscope = "email"\nclient_id = "a"\nclient_secret = "b"',
-         "[providers.x] scope: an OpenID Connect provider needs 'openid'"),
-        ('[providers.x]\npreset = "google"\nalgorithms = ["HS256"]\nclient_id = "a"\n'
-         'client_secret = "b"', "[providers.x] algorithms: 'HS256' is not allowed"),
-        ('[providers.x]\npreset = "google"\nalgorithms = ["none"]\nclient_id = "a"\n'
-         'client_secret = "b"', "[providers.x] algorithms: 'none' is not allowed"),
-        ('[providers.x]\nserver_metadata_url = "https://a.example/meta.json"\nclient_id = "a"\n'
-         'client_secret = "b"', "[providers.x] issuer: missing"),
-        ('[providers.a]\npreset = "google"\nclient_id = "a"\nclient_secret = "b"\n'
-         '[providers.b]\npreset = "gitlab"\ntitle = "GOOGLE"\nclient_id = "a"\nclient_secret = "b"',
-         "[providers.b] title: 'GOOGLE' is already the title of [providers.a]"),
+        (
+            '[providers.x]\nissuer = "not a url"\n' + CREDS,
+            "[providers.x] issuer: 'not a url' is not an http(s) URL",
+        ),
+        (
+            '[providers.x]\nissuer = "http://sso.example.com"\n' + CREDS,
+            "[providers.x] issuer: 'http://sso.example.com' uses plain http",
+        ),
+        (
+            '[providers.x]\nissuer = "https://sso.example.com:99999"\n' + CREDS,
+            "[providers.x] issuer: 'https://sso.example.com:99999' is not a valid URL",
+        ),
+        (
+            "[providers.X]\n" + GOOGLE,
+            "[providers.X]: the name may hold only lowercase letters, digits and '-'",
+        ),
+        (
+            '[providers.x]\ntitle = "X"\n' + CREDS,
+            "[providers.x] authorize_url: missing",
+        ),
+        (
+            '[providers.x]\nauthorize_url = "https://a.example/a"\ntoken_url = "https://a.example/t"\n'
+            'client_id = "a"\nclient_secret = "b"',
+            "[providers.x] userinfo_url: missing",
+        ),
+        (
+            '[providers.x]\npreset = "google"\nclient_secret = "b"',
+            "[providers.x] client_id: missing",
+        ),
+        (
+            '[providers.x]\npreset = "google"\nbase_url = "https://g.example"\nclient_id = "a"\n'
+            'client_secret = "b"',
+            "[providers.x] base_url: only the github preset",
+        ),
+        (
+            '[providers.x]\npreset = "google"\nscope = "email"\n' + CREDS,
+            "[providers.x] scope: an OpenID Connect provider needs 'openid'",
+        ),
+        (
+            '[providers.x]\npreset = "google"\nalgorithms = ["HS256"]\nclient_id = "a"\n'
+            'client_secret = "b"',
+            "[providers.x] algorithms: 'HS256' is not allowed",
+        ),
+        (
+            '[providers.x]\npreset = "google"\nalgorithms = ["none"]\nclient_id = "a"\n'
+            'client_secret = "b"',
+            "[providers.x] algorithms: 'none' is not allowed",
+        ),
+        (
+            '[providers.x]\nserver_metadata_url = "https://a.example/meta.json"\nclient_id = "a"\n'
+            'client_secret = "b"',
+            "[providers.x] issuer: missing",
+        ),
+        (
+            "[providers.a]\n"
+            + GOOGLE
+            + '[providers.b]\npreset = "gitlab"\ntitle = "GOOGLE"\n'
+            + CREDS,
+            "[providers.b] title: 'GOOGLE' is already the title of [providers.a]",
+        ),
         ('[provider.google]\npreset = "google"', "unknown top-level key 'provider'"),
         ('[providers.x\npreset = "google"', "not valid TOML"),
         ('[providers]\nx = "google"', "[providers.x]: must be a table"),
     ],
-)  # fmt: skip
+)
 def test_each_mistake_stops_start_up_with_one_clear_line(tmp_path, text, expected):
     assert expected in error(tmp_path, text)
 
@@ -172,12 +232,15 @@ def test_missing_file_names_the_setting(tmp_path):
 
 
 def test_loopback_http_is_allowed_for_local_providers(tmp_path):
-    [p] = load(tmp_path, """
+    [p] = load(
+        tmp_path,
+        """
         [providers.local]
         issuer = "http://127.0.0.1:8080/realms/dev"
         client_id = "a"
         client_secret = "b"
-    """)
+    """,
+    )
     assert p.ready and p.issuer == "http://127.0.0.1:8080/realms/dev"
 
 
@@ -192,8 +255,10 @@ def test_config_error_is_a_clean_exit(tmp_path):
 def test_start_up_warns_once_per_provider_that_is_off(tmp_path, caplog, monkeypatch):
     monkeypatch.delenv("NOPE_ID", raising=False)
     path = tmp_path / "providers.toml"
-    path.write_text('[providers.google]\npreset = "google"\nclient_id = "${NOPE_ID}"\n'
-                    'client_secret = "${NOPE_ID}"\n')  # fmt: skip
+    path.write_text(
+        '[providers.google]\npreset = "google"\nclient_id = "${NOPE_ID}"\n'
+        'client_secret = "${NOPE_ID}"\n'
+    )
     with caplog.at_level(logging.WARNING, logger="microblog.providers"):
         app = create_app(base_config("sqlite://", MICROBLOG_PROVIDERS=str(path)))
     assert [r.getMessage() for r in caplog.records] == [

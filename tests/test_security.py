@@ -10,12 +10,12 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from conftest import base_config, csrf_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 from werkzeug.utils import redirect
 
-from conftest import base_config, csrf_token
 from microblog import auth, clients, create_app
 from microblog.extensions import db
 from microblog.models import SignIn, User
@@ -24,8 +24,9 @@ from microblog.testing import Person
 
 def shifted_clock(seconds: float) -> SimpleNamespace:
     """A stand-in for the `time` module of one of our modules, running `seconds` ahead."""
-    return SimpleNamespace(time=lambda: time.time() + seconds,
-                           monotonic=lambda: time.monotonic() + seconds)  # fmt: skip
+    return SimpleNamespace(
+        time=lambda: time.time() + seconds, monotonic=lambda: time.monotonic() + seconds
+    )
 
 
 def count_users() -> int:
@@ -146,19 +147,51 @@ def test_sign_ins_are_recorded_for_settings(client, fake_idp):
 
 # Offsite forms from Django's url_has_allowed_host_and_scheme tests and Werkzeug's rewrites.
 HOSTILE_NEXT = [
-    "http://example.com", "http:///example.com", "https://example.com", "ftp://example.com",
-    r"\\example.com", r"\\\example.com", r"/\\/example.com", r"\\\\example.com", r"\\//example.com",
-    r"/\/example.com", r"\/example.com", r"/\example.com", "http:///example.com",
-    r"http:/\//example.com", r"http:\/example.com", r"http:/\example.com",
-    'javascript:alert("XSS")', "\njavascript:alert(x)", "\x08//example.com", r"http://otherserver\@example.com",
-    r"http:\\testserver\@example.com", r"http://testserver\me:pass@example.com",
-    r"http://testserver\@example.com", r"http:\\testserver\confirm\me@example.com",
-    "http:999999999", "ftp:9999999999", "\n", "http://[2001:cdba:0000:0000:0000:0000:3257:9652/",
-    "http://2001:cdba:0000:0000:0000:0000:3257:9652]/", "//example.com", "///example.com",
-    "/\t/example.com", "\t//example.com", "/\r/example.com", " /example.com", "https:example.com",
-    "%2F%2Fexample.com", "/%2F%2Fexample.com", "/%5C%5Cexample.com", "/.//example.com"[0:0] + "//",
-    "\u3000//example.com", "/\u2028/example.com", "\uff0f\uff0fexample.com", "data:text/html,x",
-]  # fmt: skip
+    "http://example.com",
+    "http:///example.com",
+    "https://example.com",
+    "ftp://example.com",
+    r"\\example.com",
+    r"\\\example.com",
+    r"/\\/example.com",
+    r"\\\\example.com",
+    r"\\//example.com",
+    r"/\/example.com",
+    r"\/example.com",
+    r"/\example.com",
+    "http:///example.com",
+    r"http:/\//example.com",
+    r"http:\/example.com",
+    r"http:/\example.com",
+    'javascript:alert("XSS")',
+    "\njavascript:alert(x)",
+    "\x08//example.com",
+    r"http://otherserver\@example.com",
+    r"http:\\testserver\@example.com",
+    r"http://testserver\me:pass@example.com",
+    r"http://testserver\@example.com",
+    r"http:\\testserver\confirm\me@example.com",
+    "http:999999999",
+    "ftp:9999999999",
+    "\n",
+    "http://[2001:cdba:0000:0000:0000:0000:3257:9652/",
+    "http://2001:cdba:0000:0000:0000:0000:3257:9652]/",
+    "//example.com",
+    "///example.com",
+    "/\t/example.com",
+    "\t//example.com",
+    "/\r/example.com",
+    " /example.com",
+    "https:example.com",
+    "%2F%2Fexample.com",
+    "/%2F%2Fexample.com",
+    "/%5C%5Cexample.com",
+    "/.//example.com"[0:0] + "//",
+    "\u3000//example.com",
+    "/\u2028/example.com",
+    "\uff0f\uff0fexample.com",
+    "data:text/html,x",
+]
 
 
 def test_the_hostile_table_is_large():
@@ -202,8 +235,9 @@ def test_no_slashy_next_value_ever_leaves_the_site(next_url):
 
 
 @given(st.text(max_size=40))
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_no_next_value_causes_a_500(client, next_url):
     assert client.get("/login", query_string={"next": next_url}).status_code == 200
     token = csrf_token(client)
@@ -216,8 +250,9 @@ def test_no_next_value_causes_a_500(client, next_url):
 
 @pytest.fixture
 def limited_app(database_url):
-    app = create_app(base_config(database_url, RATELIMIT_ENABLED=True,
-                                 SIGNIN_RATE_LIMIT="3 per minute"))  # fmt: skip
+    app = create_app(
+        base_config(database_url, RATELIMIT_ENABLED=True, SIGNIN_RATE_LIMIT="3 per minute")
+    )
     with app.app_context():
         yield app
         db.session.remove()
@@ -271,10 +306,13 @@ def slow_provider():
 
 def test_a_slow_provider_times_out_with_a_message(tmp_path, database_url, slow_provider):
     providers = tmp_path / "providers.toml"
-    providers.write_text(f'[providers.slow]\ntitle = "Slow SSO"\nissuer = "{slow_provider}"\n'
-                         'client_id = "a"\nclient_secret = "b"\n')  # fmt: skip
-    app = create_app(base_config(database_url, MICROBLOG_PROVIDERS=str(providers),
-                                 OAUTH_TIMEOUT=0.5))  # fmt: skip
+    providers.write_text(
+        f'[providers.slow]\ntitle = "Slow SSO"\nissuer = "{slow_provider}"\n'
+        'client_id = "a"\nclient_secret = "b"\n'
+    )
+    app = create_app(
+        base_config(database_url, MICROBLOG_PROVIDERS=str(providers), OAUTH_TIMEOUT=0.5)
+    )
     client = app.test_client()
     started = time.monotonic()
     resp = client.post("/login/slow", data={"csrf_token": csrf_token(client)})

@@ -1,52 +1,59 @@
-"""The testers' kit: a fake identity provider on `responses`, and a helper that signs in.
-
-Load it as a pytest plugin (`pytest_plugins = ["microblog.testing"]`); with an `app` fixture
-in your conftest, the `fake_idp` fixture serves every provider in the app's providers.toml
-(OpenID Connect, GitHub and plain OAuth 2) without a network:
-
-    def test_timeline(client, fake_idp):
-        fake_idp.sign_in(client, email="ann@example.org", provider="google")
-        assert client.get("/").status_code == 200
-"""
+"""A fake identity provider on `responses`: every provider of an app, with faults to order."""
 
 from __future__ import annotations
 
 import base64
-import contextvars
 import hashlib
 import hmac
 import json
-import re
 import secrets
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-import pytest
 import requests
 import responses
 from flask import Flask
 from flask.testing import FlaskClient
-from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.test import TestResponse
 
-from .providers import GITHUB, OIDC, Provider
+from ..providers import GITHUB, OIDC, Provider
+from .client import csrf_token
+from .tokens import id_token_claims, new_key, s256, sign_id_token
 
 #: Faults a test can switch on with `fake_idp.fail(...)`; each breaks one step of the flow.
 FAULTS = frozenset(
     {
         "access_denied",  # the person clicks "Deny" at the provider
-        "discovery_down", "discovery_wrong_issuer", "discovery_html",
-        "token_500", "token_timeout", "token_html", "token_json_list", "token_error",
-        "no_id_token", "bad_signature", "wrong_iss", "wrong_aud", "extra_aud", "wrong_azp",
-        "wrong_nonce", "expired", "issued_in_future", "not_yet_valid", "alg_none", "alg_hs256",
-        "key_in_header", "jwks_500", "userinfo_500", "userinfo_sub_mismatch", "userinfo_timeout",
+        "discovery_down",
+        "discovery_wrong_issuer",
+        "discovery_html",
+        "token_500",
+        "token_timeout",
+        "token_html",
+        "token_json_list",
+        "token_error",
+        "no_id_token",
+        "bad_signature",
+        "wrong_iss",
+        "wrong_aud",
+        "extra_aud",
+        "wrong_azp",
+        "wrong_nonce",
+        "expired",
+        "issued_in_future",
+        "not_yet_valid",
+        "alg_none",
+        "alg_hs256",
+        "key_in_header",
+        "jwks_500",
+        "userinfo_500",
+        "userinfo_sub_mismatch",
+        "userinfo_timeout",
         "wrong_iss_param",
     }
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -85,7 +92,7 @@ class FakeIdP:
     rsps: responses.RequestsMock
     person: Person = field(default_factory=Person)
     faults: set[str] = field(default_factory=set)
-    key: RSAKey = field(default_factory=lambda: _new_key())
+    key: RSAKey = field(default_factory=lambda: new_key())
     old_keys: list[RSAKey] = field(default_factory=list)
     _grants: dict[str, _Grant] = field(default_factory=dict)
     _tokens: dict[str, _Grant] = field(default_factory=dict)
@@ -110,16 +117,19 @@ class FakeIdP:
     def rotate_keys(self) -> None:
         """Sign with a new key from now on; the key set publishes both."""
         self.old_keys.append(self.key)
-        self.key = _new_key()
+        self.key = new_key()
 
     def requests_to(self, host: str) -> int:
         """Count the HTTP requests the app has sent to a provider's host so far."""
         return sum(1 for call in self.rsps.calls if urlsplit(call.request.url).hostname == host)
 
     def start(
-        self, client: FlaskClient, provider: str = "google", remember: bool = False,
+        self,
+        client: FlaskClient,
+        provider: str = "google",
+        remember: bool = False,
         next: str | None = None,
-    ) -> TestResponse:  # fmt: skip
+    ) -> TestResponse:
         """Press "Sign in with ..." on the login page; returns the app's response."""
         data = {"csrf_token": csrf_token(client)}
         if remember:
@@ -129,9 +139,14 @@ class FakeIdP:
         return client.post(f"/login/{provider}", data=data)
 
     def sign_in(
-        self, client: FlaskClient, email: str | None = "ann@example.org", provider: str = "google",
-        remember: bool = False, next: str | None = None, **person: Any,
-    ) -> TestResponse:  # fmt: skip
+        self,
+        client: FlaskClient,
+        email: str | None = "ann@example.org",
+        provider: str = "google",
+        remember: bool = False,
+        next: str | None = None,
+        **person: Any,
+    ) -> TestResponse:
         """Sign `client` in through the app's real login and callback views.
 
         Returns the callback's response (a redirect on success, to /login on failure).
@@ -159,9 +174,12 @@ class FakeIdP:
         else:
             code = secrets.token_urlsafe(16)
             self._grants[code] = _Grant(
-                provider, person or self.person, query.get("nonce"), query.get("code_challenge"),
+                provider,
+                person or self.person,
+                query.get("nonce"),
+                query.get("code_challenge"),
                 query["redirect_uri"],
-            )  # fmt: skip
+            )
             params["code"] = code
             if "wrong_iss_param" in self.faults:
                 params["iss"] = "https://evil.example.com"
@@ -199,18 +217,20 @@ class FakeIdP:
         if "discovery_html" in self.faults:
             return 200, {"Content-Type": "text/html"}, "<html>maintenance</html>"
         issuer = "https://evil.example.com" if "discovery_wrong_issuer" in self.faults else p.issuer
-        return _json({
-            "issuer": issuer,
-            "authorization_endpoint": f"{p.issuer}/authorize",
-            "token_endpoint": f"{p.issuer}/token",
-            "userinfo_endpoint": f"{p.issuer}/userinfo",
-            "jwks_uri": f"{p.issuer}/jwks",
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            # Lists "none" and HS256 on purpose: the app must not take a provider's word for it.
-            "id_token_signing_alg_values_supported": ["RS256", "none", "HS256"],
-            "code_challenge_methods_supported": ["S256"],
-        })  # fmt: skip
+        return _json(
+            {
+                "issuer": issuer,
+                "authorization_endpoint": f"{p.issuer}/authorize",
+                "token_endpoint": f"{p.issuer}/token",
+                "userinfo_endpoint": f"{p.issuer}/userinfo",
+                "jwks_uri": f"{p.issuer}/jwks",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                # Lists "none" and HS256 on purpose: the app must not take a provider's word for it.
+                "id_token_signing_alg_values_supported": ["RS256", "none", "HS256"],
+                "code_challenge_methods_supported": ["S256"],
+            }
+        )
 
     def _jwks(self) -> tuple[int, dict[str, str], str]:
         if "jwks_500" in self.faults:
@@ -238,7 +258,7 @@ class FakeIdP:
             return _json({"error": "invalid_grant"}, 400)
         if form.get("redirect_uri") != grant.redirect_uri:
             return _json({"error": "invalid_grant", "error_description": "redirect_uri"}, 400)
-        if grant.code_challenge and _s256(form.get("code_verifier", "")) != grant.code_challenge:
+        if grant.code_challenge and s256(form.get("code_verifier", "")) != grant.code_challenge:
             return _json({"error": "invalid_grant", "error_description": "PKCE"}, 400)
         access_token = secrets.token_urlsafe(24)
         self._tokens[access_token] = grant
@@ -248,43 +268,8 @@ class FakeIdP:
         return _json(body)
 
     def _id_token(self, grant: _Grant) -> str:
-        p, person, now = grant.provider, grant.person, int(time.time())
-        claims: dict[str, Any] = {
-            "iss": p.issuer, "sub": person.subject, "aud": p.client_id, "iat": now,
-            "exp": now + 300, "nonce": grant.nonce, "email": person.email,
-            "email_verified": person.email_verified, "name": person.name,
-        }  # fmt: skip
-        if person.picture:
-            claims["picture"] = person.picture
-        faults = self.faults
-        if "wrong_iss" in faults:
-            claims["iss"] = "https://evil.example.com"
-        if "wrong_aud" in faults:
-            claims["aud"] = "someone-else"
-        if "extra_aud" in faults:
-            claims["aud"] = [p.client_id, "someone-else"]
-        if "wrong_azp" in faults:
-            claims["azp"] = "someone-else"
-        if "wrong_nonce" in faults:
-            claims["nonce"] = "not-the-nonce"
-        if "expired" in faults:
-            claims.update(iat=now - 7200, exp=now - 3600)
-        if "issued_in_future" in faults:
-            claims.update(iat=now + 3600, exp=now + 7200)
-        if "not_yet_valid" in faults:
-            claims["nbf"] = now + 3600
-        header = {"alg": "RS256", "kid": self.key.kid}
-        if "alg_none" in faults:
-            return _compact({"alg": "none"}, claims, b"")
-        if "alg_hs256" in faults:  # "signed" with our own client secret, as an attacker could
-            return _compact({"alg": "HS256"}, claims, p.client_secret.encode(), hashlib.sha256)
-        if "key_in_header" in faults:
-            attacker = _new_key()
-            header = {**header, "kid": attacker.kid, "jwk": attacker.as_dict(private=False)}
-            return jwt.encode(header, claims, attacker)
-        if "bad_signature" in faults:
-            return jwt.encode(header, claims, replace_kid(_new_key(), self.key.kid))
-        return jwt.encode(header, claims, self.key)
+        claims = id_token_claims(grant.provider, grant.person, grant.nonce, self.faults)
+        return sign_id_token(claims, self.key, self.faults, grant.provider.client_secret)
 
     def _bearer(self, request: Any) -> _Grant | None:
         auth = request.headers.get("Authorization", "")
@@ -300,8 +285,12 @@ class FakeIdP:
             return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, ""
         person = grant.person
         sub = "someone-else" if "userinfo_sub_mismatch" in self.faults else person.subject
-        body = {"sub": sub, "email": person.email, "email_verified": person.email_verified,
-                "name": person.name}  # fmt: skip
+        body = {
+            "sub": sub,
+            "email": person.email,
+            "email_verified": person.email_verified,
+            "name": person.name,
+        }
         if person.picture:
             body["picture"] = person.picture
         return _json(body)
@@ -312,9 +301,15 @@ class FakeIdP:
             return _json({"message": "Bad credentials"}, 401)
         person = grant.person
         github_id = int(hashlib.sha256(person.subject.encode()).hexdigest()[:8], 16)
-        return _json({"id": github_id, "login": (person.email or "octo").split("@")[0],
-                      "name": person.name, "email": None,
-                      "avatar_url": person.picture or "https://avatars.example.com/u/1"})  # fmt: skip
+        return _json(
+            {
+                "id": github_id,
+                "login": (person.email or "octo").split("@")[0],
+                "name": person.name,
+                "email": None,
+                "avatar_url": person.picture or "https://avatars.example.com/u/1",
+            }
+        )
 
     def _github_emails(self, request: Any) -> Any:
         grant = self._bearer(request)
@@ -325,66 +320,30 @@ class FakeIdP:
             return _json(person.github_emails)
         if not person.email:
             return _json([])
-        return _json([{"email": person.email, "primary": True,
-                       "verified": person.email_verified, "visibility": "private"}])  # fmt: skip
+        return _json(
+            [
+                {
+                    "email": person.email,
+                    "primary": True,
+                    "verified": person.email_verified,
+                    "visibility": "private",
+                }
+            ]
+        )
 
     def _plain_userinfo(self, request: Any) -> Any:
         grant = self._bearer(request)
         if grant is None:
             return 401, {}, ""
         person = grant.person
-        return _json({"id": person.subject, "email": person.email,
-                      "email_verified": person.email_verified, "name": person.name})  # fmt: skip
-
-
-class IsolatedClient(FlaskClient):
-    """A test client whose every request gets fresh contexts, as on a real server.
-
-    Flask reuses an app context a test has pushed for the requests made inside it, so `g`
-    (Flask-Login's current user, Flask-WTF's CSRF token) would leak from one request into
-    the next. Use it with `app.test_client_class = IsolatedClient`.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-def csrf_token(client: FlaskClient, path: str = "/login") -> str:
-    """Read the CSRF token from a page's form, as a browser would send it."""
-    # Signed in, /login redirects to the timeline, whose forms carry the same token.
-    html = client.get(path, follow_redirects=True).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, f"no CSRF token in the form on {path}"
-    return match.group(1)
-
-
-@pytest.fixture
-def fake_idp(app: Flask) -> Iterator[FakeIdP]:
-    """A fake provider for each of the app's providers; no request leaves the process."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield FakeIdP(app, rsps)
-
-
-def _new_key() -> RSAKey:
-    return RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(4), "use": "sig"})
-
-
-def replace_kid(key: RSAKey, kid: str) -> RSAKey:
-    return RSAKey.import_key({**key.as_dict(private=True), "kid": kid})
-
-
-def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _compact(header: dict[str, Any], claims: dict[str, Any], key: bytes, digest: Any = None) -> str:
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    signature = hmac.new(key, signing_input.encode(), digest).digest() if digest else b""
-    return f"{signing_input}.{_b64(signature)}"
+        return _json(
+            {
+                "id": person.subject,
+                "email": person.email,
+                "email_verified": person.email_verified,
+                "name": person.name,
+            }
+        )
 
 
 def _client_credentials(request: Any, form: dict[str, str]) -> tuple[str | None, str | None]:
@@ -397,6 +356,3 @@ def _client_credentials(request: Any, form: dict[str, str]) -> tuple[str | None,
 
 def _json(body: Any, status: int = 200) -> tuple[int, dict[str, str], str]:
     return status, {"Content-Type": "application/json"}, json.dumps(body)
-
-
-__all__ = ["FAULTS", "FakeIdP", "IsolatedClient", "Person", "csrf_token", "fake_idp"]
