@@ -1,9 +1,69 @@
-"""App-wide error pages (placeholder)."""
+"""App-wide error pages, in the site's layout."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+# code: (title, what happened and what to do next)
+PAGES = {
+    400: ("Bad request", "Something in that link or form was not right. Go back and try again."),
+    403: ("Not allowed", "You do not have permission to do that."),
+    404: ("Page not found", "There is nothing here. The link may be mistyped, or the person may "
+          "have changed their nickname."),
+    405: ("Not possible here", "That page cannot be used that way. Go back and use its buttons "
+          "and links."),
+    413: ("Too much at once", "What you sent is larger than this site accepts."),
+    429: ("Slow down", "There were too many requests in a short time. Wait a minute, then try "
+          "again."),
+    500: ("Something went wrong", "The site hit an error on its side, and it has been logged. "
+          "Please try again in a moment."),
+}  # fmt: skip
+# Codes whose views may abort(code, "a more precise sentence") to replace our message.
+PRECISE_CODES = frozenset({400, 403, 404})
+CSRF_MESSAGE = (
+    "That form had expired or did not come from this site, so nothing was done. Go back, "
+    "reload the page and send it again: your browser usually keeps what you typed."
+)
 
 
 def init_app(app: Flask) -> None:
-    pass
+    for code in PAGES.keys() - {500}:
+        app.register_error_handler(code, show_error)
+    app.register_error_handler(500, show_server_error)
+    app.register_error_handler(CSRFError, show_csrf_error)
+
+
+def show_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+    """Show the friendly page for an HTTP error."""
+    code = error.code or 500
+    title, message = PAGES[code]
+    if code in PRECISE_CODES and error.description != type(error).description:
+        message = error.description
+    return render_error(error, title, message)
+
+
+def show_csrf_error(error: CSRFError) -> tuple[str, int, list[tuple[str, str]]]:
+    """Explain a refused form without the token jargon."""
+    return render_error(error, "Please send that again", CSRF_MESSAGE)
+
+
+def show_server_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+    """Roll back the failed transaction, then show the 500 page."""
+    # The session may hold half a change; the page (and the next request) must not use it.
+    db.session.rollback()
+    return show_error(error)
+
+
+def render_error(
+    error: HTTPException, title: str, message: str
+) -> tuple[str, int, list[tuple[str, str]]]:
+    """Render the error page in the layout, with the error's status and headers."""
+    # Keep the headers the error carries (Allow on 405, Retry-After on 429); the body is ours.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    code = error.code or 500
+    page = render_template("errors/error.html", code=code, title=title, message=message)
+    return page, code, headers

@@ -1,0 +1,103 @@
+"""What people write: cleaning it, checking its length, showing it as HTML, and showing times."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import url_for
+from markupsafe import Markup, escape
+
+from .models import utcnow
+
+POST_MAX_CHARS = 280
+ABOUT_MAX_CHARS = 280  # the width of the user.about column
+
+# A link runs to the first space, angle bracket, quote or backtick, so that nothing typed
+# can close the href attribute; a mention is @ plus a nickname that is not part of an email.
+TOKEN_RE = re.compile(
+    r"(?P<url>(?i:https?)://[^\s<>\"'`]+)"
+    r"|(?<![\w@/])@(?P<nickname>[A-Za-z0-9_]{1,24})(?![\w@])"
+)
+# Punctuation that ends a sentence more often than it ends a link.
+TRAILING_PUNCTUATION = ".,:;!?*"
+BRACKETS = {")": "(", "]": "["}
+
+
+def clean_text(raw: str) -> str:
+    """Return raw trimmed, with \\n line ends, composed characters, no other control characters."""
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc").strip()
+
+
+def post_problem(body: str) -> str | None:
+    """Say why a cleaned post body cannot be published, or return None."""
+    if not body:
+        return "Write something before posting."
+    if len(body) > POST_MAX_CHARS:
+        return f"Posts can be {POST_MAX_CHARS} characters at most; this one has {len(body)}."
+    return None
+
+
+def render_text(text: str) -> Markup:
+    """Return text as HTML: escaped, line breaks kept, web addresses and @mentions linked."""
+    parts: list[str] = []
+    end = 0
+    for match in TOKEN_RE.finditer(text):
+        parts += [escape(text[end : match.start()]), _link(match)]
+        end = match.end()
+    parts.append(escape(text[end:]))
+    return Markup("".join(parts)).replace("\n", Markup("<br>\n"))
+
+
+def _link(match: re.Match[str]) -> Markup:
+    if nickname := match.group("nickname"):
+        href = url_for("views.profile", nickname=nickname.lower())
+        return Markup('<a class="mention" href="{}">@{}</a>').format(href, nickname)
+    url, trailing = _split_trailing(match.group("url"))
+    try:
+        has_host = bool(urlsplit(url).hostname)
+    except ValueError:  # e.g. an unclosed [IPv6 address
+        has_host = False
+    if not has_host:
+        return escape(match.group("url"))
+    link = Markup('<a href="{}" rel="nofollow ugc noopener">{}</a>').format(url, url)
+    return link + escape(trailing)
+
+
+def _split_trailing(url: str) -> tuple[str, str]:
+    """Split off what ends the sentence, not the link: "(see https://x.org/a_(b))." keeps "(b)"."""
+    kept = url.rstrip(TRAILING_PUNCTUATION)
+    while kept and kept[-1] in BRACKETS and kept.count(kept[-1]) > kept.count(BRACKETS[kept[-1]]):
+        kept = kept[:-1].rstrip(TRAILING_PUNCTUATION)
+    return kept, url[len(kept) :]
+
+
+def timeago(moment: datetime, now: datetime | None = None) -> str:
+    """Say how long ago moment was ("5 minutes ago"), or its date once a month has passed."""
+    seconds = int(((now or utcnow()) - moment).total_seconds())
+    if seconds < 60:  # also a moment slightly ahead of this server's clock
+        return "just now"
+    for unit, size, limit in (("minute", 60, 60), ("hour", 3600, 24), ("day", 86400, 30)):
+        count = seconds // size
+        if count < limit:
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return long_date(moment)
+
+
+def long_date(moment: datetime) -> str:
+    """Return the UTC date as "3 Mar 2025" (strftime has no portable day without a zero)."""
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def iso_utc(moment: datetime) -> str:
+    """Return moment as ISO 8601 UTC with a Z, as <time datetime> expects."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def exact_utc(moment: datetime) -> str:
+    """Return moment for people to read exactly: "3 Mar 2025, 14:05 UTC"."""
+    return f"{long_date(moment)}, {moment.astimezone(UTC):%H:%M} UTC"

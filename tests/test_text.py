@@ -1,0 +1,159 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from microblog.text import (
+    clean_text,
+    exact_utc,
+    iso_utc,
+    long_date,
+    post_problem,
+    render_text,
+    timeago,
+)
+
+NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def render(app):
+    """render_text inside a request, where mentions can build profile URLs."""
+    with app.test_request_context():
+        yield render_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [
+        ("  hello  ", "hello"),
+        ("one\r\ntwo\rthree\n", "one\ntwo\nthree"),
+        ("bell\x07 null\x00 tab\t esc\x1b del\x7f c1\x85", "bell null tab esc del c1"),
+        ("e\u0301", "\u00e9"),  # composed: one character, as people count it
+        ("\n\n  \t", ""),
+    ],
+)
+def test_clean_text(raw, cleaned):
+    assert clean_text(raw) == cleaned
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("", "Write something"),
+        ("x" * 280, None),
+        ("x" * 281, "this one has 281"),
+        ("😀" * 280, None),
+        ("😀" * 281, "280 characters at most"),
+    ],
+)
+def test_post_problem(body, problem):
+    result = post_problem(body)
+    if problem is None:
+        assert result is None
+    else:
+        assert problem in result
+
+
+def test_text_is_escaped(render):
+    assert render("<b>hi</b> & 'bye'") == "&lt;b&gt;hi&lt;/b&gt; &amp; &#39;bye&#39;"
+
+
+def test_line_breaks_are_kept(render):
+    assert render("one\ntwo\n\nthree") == "one<br>\ntwo<br>\n<br>\nthree"
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            "see https://example.org/a?b=1&c=2 now",
+            'see <a href="https://example.org/a?b=1&amp;c=2" rel="nofollow ugc noopener">'
+            "https://example.org/a?b=1&amp;c=2</a> now",
+        ),
+        (
+            "(at http://example.org/x.)",
+            '(at <a href="http://example.org/x" rel="nofollow ugc noopener">'
+            "http://example.org/x</a>.)",
+        ),
+        (
+            "https://en.wikipedia.org/wiki/Flask_(web_framework), ok",
+            '<a href="https://en.wikipedia.org/wiki/Flask_(web_framework)" '
+            'rel="nofollow ugc noopener">https://en.wikipedia.org/wiki/Flask_(web_framework)</a>'
+            ", ok",
+        ),
+        (
+            'https://example.org/"onmouseover="alert(1)',
+            '<a href="https://example.org/" rel="nofollow ugc noopener">https://example.org/</a>'
+            "&#34;onmouseover=&#34;alert(1)",
+        ),
+    ],
+)
+def test_links(render, text, html):
+    assert render(text) == html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "javascript:alert(1)",
+        "ftp://example.org/file",
+        "https:// nothing",
+        "https://[::1",
+        "data:text/html,<script>alert(1)</script>",
+    ],
+)
+def test_not_links(render, text):
+    assert "<a " not in render(text)
+
+
+def test_mentions_link_to_profiles(render):
+    html = render("hi @Alice_1, and @bob!")
+    assert '<a class="mention" href="/u/alice_1">@Alice_1</a>,' in html
+    assert '<a class="mention" href="/u/bob">@bob</a>!' in html
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["mail me at bob@example.org", "@" + "a" * 25, "@@bob", "@ bob", "@bob@example.org"],
+)
+def test_not_mentions(render, text):
+    assert "mention" not in render(text)
+
+
+def test_mention_inside_a_link_stays_in_the_link(render):
+    html = render("https://example.org/@bob")
+    assert html.count("<a ") == 1
+    assert 'href="https://example.org/@bob"' in html
+
+
+@pytest.mark.parametrize(
+    ("ago", "said"),
+    [
+        (timedelta(seconds=0), "just now"),
+        (timedelta(seconds=59), "just now"),
+        (timedelta(seconds=-30), "just now"),  # a server clock slightly behind
+        (timedelta(minutes=1), "1 minute ago"),
+        (timedelta(minutes=5, seconds=30), "5 minutes ago"),
+        (timedelta(minutes=59, seconds=59), "59 minutes ago"),
+        (timedelta(hours=1), "1 hour ago"),
+        (timedelta(hours=23, minutes=59), "23 hours ago"),
+        (timedelta(days=1), "1 day ago"),
+        (timedelta(days=29), "29 days ago"),
+        (timedelta(days=30), "22 Oct 2026"),
+        (timedelta(days=400), "17 Oct 2025"),
+    ],
+)
+def test_timeago(ago, said):
+    assert timeago(NOW - ago, now=NOW) == said
+
+
+def test_timeago_defaults_to_now():
+    assert timeago(datetime.now(UTC) - timedelta(minutes=5)) == "5 minutes ago"
+
+
+def test_times_are_shown_in_utc():
+    paris = timezone(timedelta(hours=1))
+    moment = datetime(2026, 3, 1, 0, 30, 15, 123456, tzinfo=paris)
+    assert iso_utc(moment) == "2026-02-28T23:30:15Z"
+    assert exact_utc(moment) == "28 Feb 2026, 23:30 UTC"
+    assert long_date(moment) == "28 Feb 2026"
