@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -30,9 +29,10 @@ from werkzeug.wrappers import Response
 
 from . import accounts
 from .clients import Profile, ProviderError, SignInError
-from .extensions import csrf, db, limiter, login_manager
+from .extensions import csrf, db, login_manager
 from .models import User, new_session_token
 from .providers import Provider, all_providers, get_client, get_provider
+from .security import rate_limit
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -82,12 +82,8 @@ def login() -> str | Response:
     return render_template("auth/login.html", providers=providers, next_url=next_url)
 
 
-def _limit(setting: str) -> Any:
-    return limiter.limit(lambda: current_app.config[setting])
-
-
 @bp.post("/login/<name>")
-@_limit("SIGNIN_RATE_LIMIT")
+@rate_limit("SIGNIN_RATE_LIMIT")
 def start(name: str) -> Response:
     """Remember this attempt's choices, then send the browser to the provider.
 
@@ -111,7 +107,7 @@ def start(name: str) -> Response:
 
 @bp.route("/auth/<name>/callback", methods=["GET", "POST"])
 @csrf.exempt  # `state` is this request's CSRF protection
-@_limit("CALLBACK_RATE_LIMIT")
+@rate_limit("CALLBACK_RATE_LIMIT")
 def callback(name: str) -> Response:
     """Finish the sign-in: verify the provider's answer, find the user, start the session."""
     provider = get_provider(name) or abort(404)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -37,8 +38,10 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, show_csrf_error)
 
 
-def show_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
-    """Show the friendly page for an HTTP error."""
+def show_error(error: HTTPException) -> ResponseReturnValue:
+    """Show the friendly page for an HTTP error, or the page a view prepared for it."""
+    if error.response is not None:  # e.g. the post form, text kept, when posting too fast
+        return error.response
     code = error.code or 500
     title, message = PAGES[code]
     if code in PRECISE_CODES and error.description != type(error).description:

@@ -1,10 +1,17 @@
-"""Response hardening: security headers on every page, cookies Secure whenever over https."""
+"""Hardening: security headers, cookies Secure whenever over https, and rate limits."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import RequestLimit
+from flask_login import current_user
 from werkzeug.wrappers import Response
+
+from .extensions import limiter
 
 # No inline script or style anywhere; images may be a provider's https avatar.
 CONTENT_SECURITY_POLICY = (
@@ -46,3 +53,16 @@ def _harden(response: Response) -> Response:
             secure = "; secure" in cookie.lower()
             response.headers.add("Set-Cookie", cookie if secure else cookie + "; Secure")
     return response
+
+
+def rate_limit(
+    setting: str,
+    per_user: bool = False,
+    on_breach: Callable[[RequestLimit], Response | None] | None = None,
+) -> Callable[[Any], Any]:
+    """Limit a view by the limit string in app.config[setting], per address or per user."""
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        key_func=(lambda: f"user:{current_user.id}") if per_user else None,
+        on_breach=on_breach,
+    )

@@ -2,44 +2,38 @@
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_limiter import RequestLimit
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import QueryableAttribute, contains_eager
+from sqlalchemy.orm import contains_eager
 from werkzeug.routing import BaseConverter
 from werkzeug.wrappers import Response
 
 from . import avatars, text
 from .accounts import get_user_by_nickname, nickname_problem
 from .extensions import db
-from .models import Follow, Post, SignIn, User
+from .models import Follow, Identity, Post, SignIn, User
+from .paging import load_page
 from .providers import all_providers
+from .security import rate_limit
 
 bp = Blueprint("views", __name__)
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
-POST_ID_MAX = 2**31 - 1  # post.id is a 32-bit INTEGER on PostgreSQL; a larger one errors there
-BROKEN_CURSOR = "That page link is broken. Start again from the newest posts."
 NICKNAME_TAKEN = "That nickname is taken. Please choose another."
 RECENT_SIGN_INS = 10
-KeyColumn = sa.ColumnElement[Any] | QueryableAttribute[Any]  # a model's or a subquery's
 
 
 class NicknameConverter(BaseConverter):
@@ -73,8 +67,15 @@ def index() -> str:
     return render_home()
 
 
+def _posting_too_fast(limit: RequestLimit) -> Response:
+    """Show the form again with the text kept: a rate limit must not eat a post."""
+    message = "You are posting faster than the site allows. Wait a moment, then send it again."
+    return make_response(render_home(request.form.get("body", ""), message), 429)
+
+
 @bp.post("/")
 @login_required
+@rate_limit("POST_RATE_LIMIT", per_user=True, on_breach=_posting_too_fast)
 def create_post() -> Response | tuple[str, int]:
     """Publish a post, or show the form again with the text kept and what to fix."""
     unsafe_body = request.form.get("body", "")
@@ -166,6 +167,49 @@ def settings() -> str | Response | tuple[str, int]:
     return redirect(url_for("views.settings"))
 
 
+@bp.post("/settings/identities/<int:identity_id>/unlink")
+@login_required
+def unlink(identity_id: int) -> Response:
+    """Remove one way to sign in, never the last one."""
+    me = current_user.id
+    # Lock the account row so two unlinks at once cannot both pass the "not the last" check.
+    db.session.execute(sa.select(User.id).where(User.id == me).with_for_update())
+    identity = db.first_or_404(
+        sa.select(Identity).where(Identity.id == identity_id, Identity.user_id == me)
+    )
+    db.session.delete(identity)
+    db.session.flush()
+    if db.session.scalar(sa.select(sa.func.count()).where(Identity.user_id == me)) == 0:
+        db.session.rollback()
+        flash("That is your only way to sign in, so it stays. Link another one first.", "error")
+    else:
+        db.session.commit()
+        flash(f"{provider_title(identity.provider)} is unlinked from your account.", "success")
+    return redirect(url_for("views.settings"))
+
+
+@bp.post("/settings/delete")
+@login_required
+def delete_account() -> Response | tuple[str, int]:
+    """Delete the account with its identities, posts and follows, once the nickname is typed."""
+    unsafe_confirm = request.form.get("confirm", "")
+    if unsafe_confirm.strip().lower() != current_user.nickname:
+        errors = {"confirm": f"Type your nickname, {current_user.nickname}, to confirm."}
+        return render_settings(current_user.nickname, current_user.about, errors), 422
+    # The database cascades to identities, posts, follows and sign-ins.
+    db.session.execute(sa.delete(User).where(User.id == current_user.id))
+    db.session.commit()
+    session.clear()
+    logout_user()
+    flash("Your account, your posts and your follows are deleted. Goodbye!", "info")
+    return redirect(url_for("auth.login"))
+
+
+def provider_title(name: str) -> str:
+    """The title of the provider called name, or the name if it is no longer configured."""
+    return next((p.title for p in all_providers() if p.name == name), name)
+
+
 def settings_problems(nickname: str, about: str) -> dict[str, str]:
     """Say what is wrong with each settings field, by field name."""
     errors = {}
@@ -181,7 +225,6 @@ def settings_problems(nickname: str, about: str) -> dict[str, str]:
 def render_settings(nickname: str, about: str, errors: dict[str, str] | None = None) -> str:
     """Render the settings form holding what was typed, and the account's sign-in methods."""
     providers = all_providers()
-    titles = {p.name: p.title for p in providers}
     linked = {i.provider for i in current_user.identities}
     recent = db.session.scalars(
         sa.select(SignIn).where(SignIn.user_id == current_user.id)
@@ -189,9 +232,9 @@ def render_settings(nickname: str, about: str, errors: dict[str, str] | None = N
     )  # fmt: skip
     return render_template(
         "views/settings.html", nickname=nickname, about=about, errors=errors or {},
-        identities=[(titles.get(i.provider, i.provider), i) for i in current_user.identities],
+        identities=[(provider_title(i.provider), i) for i in current_user.identities],
         linkable=[p for p in providers if p.ready and p.name not in linked],
-        sign_ins=[(titles.get(s.provider, s.provider), s) for s in recent],
+        sign_ins=[(provider_title(s.provider), s) for s in recent],
     )  # fmt: skip
 
 
@@ -225,110 +268,3 @@ def profile_query(nickname: str) -> sa.Select:
         count(Follow.follower_id).label("following"),
         followed.label("is_following"),
     ).where(User.nickname == nickname)
-
-
-@dataclass
-class Page:
-    """One page of posts, newest first, and the cursors of the pages either side."""
-
-    posts: list[Post]
-    newer: str | None
-    older: str | None
-
-
-@dataclass(frozen=True)
-class Window:
-    """What a page asks for: a page of posts just older than `before`, or just newer than `after`.
-
-    A keyset on (created_at, id), not an offset: posts published meanwhile shift no page.
-    """
-
-    before: tuple[datetime, int] | None
-    after: tuple[datetime, int] | None
-    size: int
-
-    @property
-    def newest_first(self) -> bool:
-        # A "Newer" page walks up from its cursor (and is turned round to show); others walk down.
-        return self.after is None or self.before is not None
-
-    def apply(
-        self,
-        query: sa.Select,
-        created_at: KeyColumn = Post.created_at,
-        post_id: KeyColumn = Post.id,
-    ) -> sa.Select:
-        """Restrict query to this window, in walk order, with one post more than a page."""
-        key = sa.tuple_(created_at, post_id)
-        if not self.newest_first:
-            query = query.where(key > self.after).order_by(created_at, post_id)
-        else:
-            if self.before is not None:
-                query = query.where(key < self.before)
-            query = query.order_by(created_at.desc(), post_id.desc())
-        return query.limit(self.size + 1)  # the extra one says whether there is a next page
-
-
-def load_page(query: sa.Select[tuple[Post]], authors: sa.CompoundSelect | None = None) -> Page:
-    """Run a posts query (limited to these authors' posts) for the page the request asks for."""
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    window = Window(read_cursor("before"), read_cursor("after"), per_page)
-    if authors is not None:
-        query = query.where(by_authors(authors, window))
-    rows = db.session.scalars(window.apply(query)).all()
-    posts, more = list(rows[: window.size]), len(rows) > window.size
-    if window.newest_first:
-        has_newer, has_older = window.before is not None, more
-    else:
-        posts.reverse()
-        has_newer, has_older = more, True
-    return Page(
-        posts=posts,
-        newer=encode_cursor(posts[0]) if posts and has_newer else None,
-        older=encode_cursor(posts[-1]) if posts and has_older else None,
-    )
-
-
-def by_authors(authors: sa.CompoundSelect, window: Window) -> sa.ColumnElement[bool]:
-    """Match the window's posts by these authors, read author by author from their own index.
-
-    Never all their posts sorted by date: that grows with every post they ever wrote, and the
-    global date index is no better for someone who follows a few quiet people (or nobody).
-    PostgreSQL takes each author's page with LATERAL; SQLite has no LATERAL, but with IN and
-    ORDER BY ... LIMIT it stops reading each author's index once nothing more can make the page.
-    """
-    if db.engine.dialect.name != "postgresql":
-        return Post.user_id.in_(authors)
-    author = authors.subquery("author")
-    per_author = sa.select(Post.id, Post.created_at).where(Post.user_id == author.c.id)
-    top = window.apply(per_author.correlate(author)).lateral("top")
-    # Merge the authors' pages on what their index holds, then load only the page's posts.
-    merged = sa.select(top.c.id).select_from(author).join(top, sa.true())
-    return Post.id.in_(window.apply(merged, top.c.created_at, top.c.id))
-
-
-def encode_cursor(post: Post) -> str:
-    """Return an opaque, URL-safe token for the position of post."""
-    micros = (post.created_at - EPOCH) // MICROSECOND
-    return base64.urlsafe_b64encode(f"{micros}.{post.id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(token: str) -> tuple[datetime, int]:
-    """Return the (created_at, id) position a token names; ValueError if it names none."""
-    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-    micros, _, post_id = raw.partition(".")
-    position = EPOCH + int(micros) * MICROSECOND, int(post_id)
-    if not 0 < position[1] <= POST_ID_MAX:
-        raise ValueError("post id out of range")
-    return position
-
-
-def read_cursor(name: str) -> tuple[datetime, int] | None:
-    """Return the position in the query argument called name, or None; a broken one is a 400."""
-    unsafe_token = request.args.get(name)
-    if unsafe_token is None:
-        return None
-    try:
-        return decode_cursor(unsafe_token)
-    except (ValueError, OverflowError):  # OverflowError: a date past year 9999
-        abort(400, BROKEN_CURSOR)

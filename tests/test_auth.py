@@ -378,3 +378,19 @@ def test_key_rotation_refetches_the_keys_once(client, fake_idp):
     resp = fake_idp.sign_in(client, email="b@example.org")
     assert resp.headers["Location"] == "/"
     assert len(users()) == 2
+
+
+def test_linking_an_identity_of_another_account_changes_nothing(app, fake_idp):
+    owner, other = app.test_client(), app.test_client()
+    fake_idp.sign_in(owner, email="owner@example.org", provider="github", sub="gh-1")
+    fake_idp.sign_in(other, email="other@example.org", provider="google")
+    token = csrf_token(other, "/settings")
+    location = other.post("/login/github", data={"csrf_token": token, "link": "1"}).location
+    resp = other.get(fake_idp.authorize(location, Person(email="owner@example.org", sub="gh-1")))
+    assert resp.headers["Location"] == "/settings"
+    page = other.get("/settings").get_data(as_text=True)
+    assert "belongs to another microblog account" in page
+    owner_user, other_user = users()
+    assert [i.provider for i in owner_user.identities] == ["github"]
+    assert [i.provider for i in other_user.identities] == ["google"]
+    assert signed_in_as(other) == other_user.nickname

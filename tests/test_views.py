@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import csrf_token
 
-from microblog import views
+from microblog import paging, views
 from microblog.extensions import db
 from microblog.models import Follow, Identity, Post
 
@@ -310,7 +310,7 @@ def b64(text):
 def test_malformed_cursor_is_a_400_page(client, alice, path, direction, cursor):
     response = client.get(f"{path}?{direction}={cursor}")
     assert response.status_code == 400
-    assert views.BROKEN_CURSOR in response.get_data(as_text=True)
+    assert paging.BROKEN_CURSOR in response.get_data(as_text=True)
 
 
 YEAR_1 = b64("-62135596800000000.1")  # its first microsecond
@@ -531,13 +531,13 @@ def test_settings_list_the_ways_to_sign_in(client, alice):
     assert 'value="alice"' in html
     assert ">\nTea &amp; &lt;code&gt;</textarea>" in html
     assert '<li><strong>Company SSO</strong> <span class="muted">alice@corp.example</span>' in html
-    assert "<li><strong>retired</strong></li>" in html  # no longer configured: its name
+    assert "<li><strong>retired</strong>\n" in html  # no longer configured: its name
 
 
 def test_settings_link_another_provider(client, fake_idp):
     fake_idp.sign_in(client, email="ann@example.org", provider="google")
     html = client.get("/settings").get_data(as_text=True)
-    assert '<li><strong>Google</strong> <span class="muted">ann@example.org</span></li>' in html
+    assert '<li><strong>Google</strong> <span class="muted">ann@example.org</span>' in html
     assert re.search(r'<time datetime="[^"]+Z" [^>]*>just now</time>\s*with Google '
                      r'<span class="muted">from 127.0.0.1</span>', html)  # fmt: skip
     buttons = dict(re.findall(r'formaction="([^"]+)">Link ([^<]+)</button>', html))
@@ -643,3 +643,99 @@ def test_statements_per_page_do_not_grow_with_posts(client, alice, make_user, st
         db.session.execute(sa.delete(Post))
         db.session.commit()
     assert counts[0] == counts[1] <= 4, statements
+
+
+def identities_of(user):
+    query = sa.select(Identity.provider).where(Identity.user_id == user.id)
+    return sorted(db.session.scalars(query))
+
+
+def test_unlink_one_of_two_ways_to_sign_in(client, alice):
+    google = Identity(user_id=alice.id, provider="google", subject="g-1")
+    db.session.add_all([google, Identity(user_id=alice.id, provider="github", subject="h-1")])
+    db.session.commit()
+    resp = send(client, f"/settings/identities/{google.id}/unlink")
+    assert resp.headers["Location"] == "/settings"
+    assert "Google is unlinked" in client.get("/settings").get_data(as_text=True)
+    assert identities_of(alice) == ["github"]
+
+
+def test_the_last_way_to_sign_in_cannot_be_unlinked(client, alice):
+    only = Identity(user_id=alice.id, provider="google", subject="g-1")
+    db.session.add(only)
+    db.session.commit()
+    assert 'action="/settings/identities/' not in client.get("/settings").get_data(as_text=True)
+    send(client, f"/settings/identities/{only.id}/unlink")
+    assert "your only way to sign in" in client.get("/settings").get_data(as_text=True)
+    assert identities_of(alice) == ["google"]
+
+
+def test_someone_elses_identity_cannot_be_unlinked(client, alice, make_user):
+    bob = make_user("bob")
+    theirs = Identity(user_id=bob.id, provider="google", subject="g-2")
+    db.session.add_all([theirs, Identity(user_id=bob.id, provider="github", subject="h-2")])
+    db.session.commit()
+    assert send(client, f"/settings/identities/{theirs.id}/unlink").status_code == 404
+    assert identities_of(bob) == ["github", "google"]
+
+
+def test_delete_account_needs_the_nickname_typed(client, alice):
+    resp = send(client, "/settings/delete", confirm="alicia")
+    assert resp.status_code == 422
+    assert "Type your nickname, alice, to confirm" in resp.get_data(as_text=True)
+    assert db.session.get(type(alice), alice.id) is not None
+
+
+def test_delete_account_removes_everything_it_owns(client, alice, make_user):
+    bob = make_user("bob")
+    add_posts(alice, 3)
+    add_posts(bob, 2, prefix="bob")
+    db.session.add_all([
+        Identity(user_id=alice.id, provider="google", subject="g-1"),
+        Follow(follower_id=alice.id, followed_id=bob.id),
+        Follow(follower_id=bob.id, followed_id=alice.id),
+    ])
+    db.session.commit()
+    alice_id = alice.id
+    resp = send(client, "/settings/delete", confirm=" Alice ")
+    assert resp.headers["Location"] == "/login"
+    db.session.expire_all()
+    assert db.session.get(type(bob), alice_id) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Identity)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Follow)) == 0
+    assert sorted(db.session.scalars(sa.select(Post.body))) == ["bob-0", "bob-1"]
+    assert client.get("/").status_code == 302  # signed out
+
+
+@pytest.fixture
+def limited_client(database_url):
+    """A signed-in client of an app whose posting limit is on and small."""
+    from conftest import base_config
+
+    from microblog import create_app
+    from microblog.models import User
+    from microblog.testing import IsolatedClient
+
+    app = create_app(base_config(database_url, RATELIMIT_ENABLED=True, POST_RATE_LIMIT="2/minute"))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        user = User(nickname="alice", email="alice@example.org")
+        db.session.add(user)
+        db.session.commit()
+        client = app.test_client()
+        with client.session_transaction() as s:
+            s["_user_id"] = user.get_id()
+        yield client
+        db.session.remove()
+
+
+def test_posting_too_fast_is_a_429_that_keeps_the_text(limited_client):
+    client = limited_client
+    for i in range(2):
+        assert send(client, "/", body=f"post {i}").status_code == 302
+    resp = send(client, "/", body="my third thought")
+    assert resp.status_code == 429
+    html = resp.get_data(as_text=True)
+    assert "posting faster than the site allows" in html
+    assert "my third thought</textarea>" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 2
