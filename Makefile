@@ -17,6 +17,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check microblog tests bench
 	$(BIN)/ruff format --check microblog tests bench
 
+# The benchmark (bench/README.md): 10k and 100k posts by default, e.g.
+# make bench BENCH_ARGS="--posts 10k,100k,1m"  or  BENCH_ARGS="--database postgresql"
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

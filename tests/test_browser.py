@@ -152,7 +152,7 @@ def test_page_that_needs_sign_in_leads_through_the_provider_and_back(page, serve
     authorize_at_mock(page, idp, sub)
     expect(page).to_have_url(f"{server.url}/settings")
     expect(page.get_by_role("heading", name="Settings", exact=True)).to_be_visible()
-    expect(page.get_by_label("Nickname")).to_have_value("ann")
+    expect(page.get_by_label("Nickname", exact=True)).to_have_value("ann")
     shots(page, "settings")
 
 
@@ -222,7 +222,7 @@ def test_post_follow_settings_and_sign_out(page, context, new_context, server, s
     expect(feed).not_to_contain_text("Hello from Bob")
 
     page.get_by_role("link", name="Settings").click()
-    page.get_by_label("Nickname").fill("cat_b")
+    page.get_by_label("Nickname", exact=True).fill("cat_b")
     page.get_by_label("About you").fill("I test things in a browser.")
     page.get_by_role("button", name="Save").click()
     expect(status(page)).to_have_text("Your settings are saved.")
@@ -269,7 +269,7 @@ def test_remember_me_survives_closing_the_browser(
         expect(again).to_have_url(re.compile(r"/login\?next="))
         return
     expect(again).to_have_url(f"{server.url}/settings")
-    expect(again.get_by_label("Nickname")).to_have_value("dee")
+    expect(again.get_by_label("Nickname", exact=True)).to_have_value("dee")
 
     # Signing out from the confirmation page ends the remembered sign-in too.
     again.goto(f"{server.url}/logout")

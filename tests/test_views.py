@@ -727,6 +727,7 @@ def limited_client(database_url):
             s["_user_id"] = user.get_id()
         yield client
         db.session.remove()
+        db.engine.dispose()
 
 
 def test_posting_too_fast_is_a_429_that_keeps_the_text(limited_client):

@@ -1,0 +1,1 @@
+"""The microblog benchmark: `make bench` (see bench/README.md)."""

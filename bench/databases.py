@@ -1,0 +1,57 @@
+"""Where each size's data lives: a SQLite file, or a PostgreSQL schema of our own."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from microblog.config import database_url
+
+
+class Database:
+    """Hand out one fresh, empty database per size; drop each after use and all at the end."""
+
+    def __init__(self, kind: str, work: Path, postgres_url: str) -> None:
+        self.kind = kind
+        self.work = work
+        self.base = database_url(postgres_url)
+        self.created: dict[str, str] = {}
+
+    def create(self, label: str) -> str:
+        """Return the URL of a new empty database for this size."""
+        if self.kind == "sqlite":
+            path = self.work / f"bench-{label}.sqlite"
+            path.unlink(missing_ok=True)
+            self.created[label] = str(path)
+            return f"sqlite:///{path}"
+        schema = f"microblog_bench_{os.getpid()}_{re.sub(r'[^a-z0-9]', '', label.lower())}"
+        self._run(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"')
+        self.created[label] = schema
+        separator = "&" if "?" in self.base else "?"
+        # Every connection of the app, the migrations and gunicorn sees only this schema.
+        return f"{self.base}{separator}options=-csearch_path%3D{schema}"
+
+    def drop(self, label: str) -> None:
+        name = self.created.pop(label, None)
+        if name is None:
+            return
+        if self.kind == "sqlite":
+            Path(name).unlink(missing_ok=True)
+        else:
+            self._run(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    def cleanup(self) -> None:
+        for label in list(self.created):
+            self.drop(label)
+
+    def _run(self, *statements: str) -> None:
+        engine = sa.create_engine(self.base)
+        try:
+            with engine.begin() as conn:
+                for statement in statements:
+                    conn.exec_driver_sql(statement)
+        finally:
+            engine.dispose()

@@ -1,0 +1,135 @@
+"""Seed a benchmark database through the app's own models: users, follows and a year of posts."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from microblog.extensions import db
+from microblog.models import Follow, Post, User
+
+BATCH = 20_000
+YEAR = timedelta(days=365)
+WORDS = """
+    the a of and to in is it that was for on are with as I his they be at one have this from
+    or had by hot word but what some we can out other were all there when up use your how
+    said an each she which do their time if will way about many then them write would like
+    so these her long make thing see him two has look more day could go come did number
+    sound no most people my over know water than call first who may down side been now find
+    coffee morning train garden bread river mountain city music book window rain summer
+    winter quiet bright small large early late fast slow new old good great little right
+    """.split()
+URLS = (
+    "https://example.org/notes",
+    "https://www.python.org/",
+    "https://flask.palletsprojects.com/",
+)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What was seeded, and the people the benchmark visits."""
+
+    users: int
+    follows: int
+    posts: int
+    seconds: float
+    reader_id: int  # follows `follows` users: their home timeline is measured
+    profile_nickname: str  # someone the reader follows: their profile is measured
+
+
+def seed(
+    app: Flask, posts: int, users: int = 1000, follows: int = 50, rng_seed: int = 42
+) -> Seeded:
+    """Build the schema with the app's migrations, then bulk-insert deterministic data."""
+    started = time.perf_counter()
+    rng = random.Random(rng_seed)
+    # The newest posts are from just now, as on a live site; the rest of each row comes from
+    # the seed, so runs differ only in this moment.
+    now = datetime.now(UTC)
+    with app.app_context():
+        upgrade()
+        db.session.execute(sa.insert(User), list(_users(rng, users, now)))
+        # The database numbers the users (PostgreSQL's sequence must know them, for sign-ins).
+        ids = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
+        followed_by_reader: list[int] = []
+        for batch in _batches(_follows(rng, ids, follows, now, followed_by_reader)):
+            db.session.execute(sa.insert(Follow), batch)
+        db.session.commit()
+        for batch in _batches(_posts(rng, ids, posts, now)):
+            db.session.execute(sa.insert(Post), batch)
+            db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            # Autovacuum would analyze these tables a minute after a bulk load; do it now so
+            # that the planner sees the data it is about to serve.
+            db.session.execute(sa.text("ANALYZE"))
+            db.session.commit()
+        profile = db.session.get(User, followed_by_reader[0])
+        assert profile is not None
+        nickname = profile.nickname
+        db.engine.dispose()
+    return Seeded(users, follows, posts, time.perf_counter() - started, ids[0], nickname)
+
+
+def _users(rng: random.Random, count: int, now: datetime) -> Iterator[dict]:
+    for i in range(1, count + 1):
+        yield {
+            "nickname": f"user{i:04d}",
+            "email": f"user{i:04d}@example.org",
+            "about": f"Bench user number {i}.",
+            "picture": None,
+            "created_at": now - YEAR - timedelta(days=rng.random() * 30),
+            "session_token": f"{rng.getrandbits(96):024x}",
+        }
+
+
+def _follows(
+    rng: random.Random, ids: list[int], per_user: int, now: datetime, reader_follows: list[int]
+) -> Iterator[dict]:
+    for n, follower in enumerate(ids):
+        # Pick among everyone but the follower: nobody follows themselves.
+        picks = rng.sample(range(len(ids) - 1), per_user)
+        followed = [ids[p if p < n else p + 1] for p in picks]
+        if n == 0:
+            reader_follows.extend(followed)
+        for followed_id in followed:
+            yield {"follower_id": follower, "followed_id": followed_id, "created_at": now - YEAR}
+
+
+def _posts(rng: random.Random, ids: list[int], count: int, now: datetime) -> Iterator[dict]:
+    # Sorted ages, oldest first: ids then grow with time, as they do on a real site.
+    ages = sorted((rng.random() * YEAR.total_seconds() for _ in range(count)), reverse=True)
+    for age in ages:
+        yield {
+            "user_id": rng.choice(ids),
+            "body": _body(rng, len(ids)),
+            "created_at": now - timedelta(seconds=age),
+        }
+
+
+def _body(rng: random.Random, users: int) -> str:
+    words = rng.choices(WORDS, k=rng.randint(4, 30))
+    roll = rng.random()
+    if roll < 0.1:
+        words.insert(rng.randint(0, len(words)), f"@user{rng.randint(1, users):04d}")
+    elif roll < 0.15:
+        words.append(rng.choice(URLS))
+    return " ".join(words).capitalize()[:280]
+
+
+def _batches(rows: Iterator[dict], size: int = BATCH) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
