@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import request, url_for
+from flask import request
 from werkzeug.wrappers import Response
 
 from .models import User
+from .text import profile_url
 
 GRID = 5  # cells a side; the left half is mirrored onto the right
 IDENTICON_MAX_AGE = 24 * 3600  # a freed nickname may pass to someone else, so not forever
@@ -17,7 +18,7 @@ def avatar_url(user: User) -> str:
     """Return the URL of user's picture if it is an https one, else of their identicon."""
     if user.picture and user.picture.startswith("https://"):
         return user.picture
-    return url_for("views.avatar", nickname=user.nickname)
+    return profile_url(user.nickname) + "/avatar.svg"
 
 
 def identicon_svg(user_id: int) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from flask import url_for
+from flask import g, url_for
 from markupsafe import Markup, escape
 
 from .models import utcnow
@@ -41,20 +42,34 @@ def post_problem(body: str) -> str | None:
     return None
 
 
+def profile_url(nickname: str) -> str:
+    """Return the path of a profile: url_for's answer, built once per request, not per post."""
+    if "profile_prefix" not in g:
+        g.profile_prefix = url_for("views.profile", nickname="x")[:-1]
+    return g.profile_prefix + nickname
+
+
 def render_text(text: str) -> Markup:
     """Return text as HTML: escaped, line breaks kept, web addresses and @mentions linked."""
+    return _render(text, profile_url(""))
+
+
+# Posts never change once written, and a page shows the same ones to everyone: render each
+# once per worker. The profile prefix is part of the key, so a mounted site stays right.
+@lru_cache(maxsize=4096)
+def _render(text: str, profile_prefix: str) -> Markup:
     parts: list[str] = []
     end = 0
     for match in TOKEN_RE.finditer(text):
-        parts += [escape(text[end : match.start()]), _link(match)]
+        parts += [escape(text[end : match.start()]), _link(match, profile_prefix)]
         end = match.end()
     parts.append(escape(text[end:]))
     return Markup("".join(parts)).replace("\n", Markup("<br>\n"))
 
 
-def _link(match: re.Match[str]) -> Markup:
+def _link(match: re.Match[str], profile_prefix: str) -> Markup:
     if nickname := match.group("nickname"):
-        href = url_for("views.profile", nickname=nickname.lower())
+        href = profile_prefix + nickname.lower()
         return Markup('<a class="mention" href="{}">@{}</a>').format(href, nickname)
     url, trailing = _split_trailing(match.group("url"))
     try:

@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(text.exact_utc, "exact_utc")
     app.add_template_filter(text.long_date, "long_date")
     app.add_template_global(avatars.avatar_url, "avatar_url")
+    app.add_template_global(text.profile_url, "profile_url")
     app.register_blueprint(bp)
 
 
