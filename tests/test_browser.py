@@ -83,12 +83,17 @@ def site(server, idp, database_url, tmp_path):
 
 
 def loopback_only(context: BrowserContext) -> BrowserContext:
-    """Let the context reach only this machine (oidc-provider-mock links a CDN stylesheet)."""
+    """Let the context reach only this machine (oidc-provider-mock links a CDN stylesheet).
+
+    What was refused is listed in `context.offsite`, by the page that asked for it.
+    """
+    context.offsite = []
 
     def route(route: Route) -> None:
         if urlsplit(route.request.url).hostname in LOOPBACK:
             route.continue_()
         else:
+            context.offsite.append((route.request.frame.url, route.request.url))
             route.abort()
 
     context.route("**/*", route)
@@ -281,3 +286,16 @@ def test_remember_me_survives_closing_the_browser(
     after = later.new_page()
     after.goto(f"{server.url}/settings")
     expect(after).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_our_pages_load_nothing_from_other_sites(page, context, server, site, shots):
+    page.goto(f"{server.url}/login")
+    page.get_by_role("button", name="Sign in with Development sign-in").click()
+    page.get_by_label("Email", exact=True).fill("local@example.org")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("What’s new, local?").fill("Links stay links: https://example.org/x")
+    page.get_by_role("button", name="Post").click()
+    for path in ["/", "/explore", "/u/local", "/settings", "/logout", "/u/nobody"]:
+        page.goto(server.url + path)
+        shots(page, path.strip("/") or "home")
+    assert context.offsite == []

@@ -52,6 +52,7 @@ FAULTS = frozenset(
         "userinfo_sub_mismatch",
         "userinfo_timeout",
         "wrong_iss_param",
+        "google_short_iss",  # iss "accounts.google.com": Google's other documented spelling
     }
 )
 

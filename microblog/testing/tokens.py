@@ -41,6 +41,7 @@ def id_token_claims(
         claims["picture"] = person.picture
     bent = {
         "wrong_iss": {"iss": ATTACKER},
+        "google_short_iss": {"iss": "accounts.google.com"},
         "wrong_aud": {"aud": "someone-else"},
         "extra_aud": {"aud": [p.client_id, "someone-else"]},
         "wrong_azp": {"azp": "someone-else"},
