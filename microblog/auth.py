@@ -110,7 +110,14 @@ def start(name: str) -> Response:
 @rate_limit("CALLBACK_RATE_LIMIT")
 def callback(name: str) -> Response:
     """Finish the sign-in: verify the provider's answer, find the user, start the session."""
-    provider = get_provider(name) or abort(404)
+    response = _finish_sign_in(get_provider(name) or abort(404))
+    # The callback URL carries the one-time code: never let it leak in a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _finish_sign_in(provider: Provider) -> Response:
+    name = provider.name
     state = request.values.get("state", "")
     attempt = _pop_attempt(state, name)
     next_url = attempt["next"] if attempt else None
@@ -129,16 +136,11 @@ def callback(name: str) -> Response:
     except SIGN_IN_FAILURES as exc:
         session.pop(f"_state_{name}_{state}", None)
         linking = attempt is not None and attempt.get("link_to") is not None
-        response = _failed(provider, exc, next_url, back_to="views.settings" if linking else None)
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+        return _failed(provider, exc, next_url, back_to="views.settings" if linking else None)
     _renew_session()
     login_user(user, remember=attempt["remember"])
     accounts.record_sign_in(user, provider, request.remote_addr)
-    response = redirect(next_url or url_for("views.index"))
-    # The callback URL carries the one-time code: never let it leak in a Referer.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return redirect(next_url or url_for("views.index"))
 
 
 def _link(provider: Provider, profile: Profile, user_id: int) -> Response:

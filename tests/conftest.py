@@ -105,6 +105,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="module")
+def idp():
+    """oidc-provider-mock on a loopback port: an OpenID provider we did not write."""
+    import live
+
+    with live.run_mock_idp() as idp:
+        yield idp
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A threaded HTTP server on loopback; a test puts its app in `server.app`."""
+    import live
+
+    with live.LiveServer() as server:
+        yield server
+
+
 @pytest.fixture
 def app_config(database_url: str) -> dict[str, object]:
     """Settings for the `app` fixture; a test module may override this fixture."""

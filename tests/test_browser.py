@@ -51,18 +51,6 @@ def base_url():
     return None
 
 
-@pytest.fixture(scope="module")
-def idp():
-    with live.run_mock_idp() as idp:
-        yield idp
-
-
-@pytest.fixture(scope="module")
-def server():
-    with live.LiveServer() as server:
-        yield server
-
-
 @pytest.fixture
 def site(server, idp, database_url, tmp_path):
     """A fresh app with both providers: oidc-provider-mock and the built-in development one."""

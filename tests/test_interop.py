@@ -21,18 +21,6 @@ CONCURRENT_SIGN_INS = 20
 pytestmark = live.MOCK_WARNINGS
 
 
-@pytest.fixture(scope="module")
-def idp():
-    with live.run_mock_idp() as idp:
-        yield idp
-
-
-@pytest.fixture(scope="module")
-def server():
-    with live.LiveServer() as server:
-        yield server
-
-
 @pytest.fixture
 def site(server, idp, database_url, tmp_path):
     """A fresh app on a fresh database, served by the module's server."""

@@ -63,7 +63,10 @@ def test_remember_cookie_is_secure_under_https(app, fake_idp):
     assert "Secure" in remember and "HttpOnly" in remember and "SameSite=Lax" in remember
 
 
-def test_callback_redirects_at_once_without_a_referrer(client, fake_idp):
+@pytest.mark.parametrize("fault", [None, "token_500"])
+def test_callback_redirects_at_once_without_a_referrer(client, fake_idp, fault):
+    if fault:
+        fake_idp.fail(fault)
     resp = fake_idp.sign_in(client)
     assert resp.status_code == 302
     assert resp.headers["Referrer-Policy"] == "no-referrer"
