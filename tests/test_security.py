@@ -350,3 +350,29 @@ def test_a_slow_provider_times_out_with_a_message(tmp_path, database_url, slow_p
 
 def test_person_defaults_are_stable():
     assert Person(email="A@example.org").subject == Person(email="a@example.org").subject
+
+
+def test_logged_request_lines_never_show_the_code():
+    import logging
+
+    from microblog.security import RedactSecrets
+
+    line = "GET /auth/google/callback?code=SECRET123&state=abc HTTP/1.1"
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, '"%s" %s %s', (line, "302", "-"), None
+    )
+    assert RedactSecrets().filter(record)
+    assert "SECRET123" not in record.getMessage()
+    assert "code=[redacted]&state=abc" in record.getMessage()
+
+
+def test_gunicorn_access_log_leaves_out_query_strings():
+    from pathlib import Path
+
+    settings = {}
+    exec((Path(__file__).parent.parent / "gunicorn.conf.py").read_text(), settings)
+    assert "%(U)s" in settings["access_log_format"]  # the path alone
+    assert (
+        "%(r)s" not in settings["access_log_format"]
+        and "%(q)s" not in settings["access_log_format"]
+    )
