@@ -54,36 +54,30 @@ def targets(results: dict) -> list[dict]:
     def add(name: str, holds: bool | None, detail: str) -> None:
         found.append({"target": name, "holds": holds, "detail": detail})
 
+    speed = f"home, Explore, profile ≥ {TARGET_RATIO:.2f}× bare Flask at 100k posts"
     if "100k" in sizes:
         ratios = {p: sizes["100k"]["pages"][p]["ratio"] for p in RATIO_PAGES}
         add(
-            f"home, Explore, profile ≥ {TARGET_RATIO:.2f}× bare Flask at 100k posts",
+            speed,
             all(r >= TARGET_RATIO for r in ratios.values()),
             ", ".join(f"{p} {r:.3f}×" for p, r in ratios.items()),
         )
     else:
-        add(
-            f"home, Explore, profile ≥ {TARGET_RATIO:.2f}× bare Flask at 100k posts",
-            None,
-            "add 100k to --posts",
-        )
+        add(speed, None, "add 100k to --posts")
 
+    growth_target = f"each page at 1M posts ≥ {GROWTH}× its req/s at 10k"
     if "10k" in sizes and "1M" in sizes:
         growth = {
             p: sizes["1M"]["pages"][p]["rps"] / sizes["10k"]["pages"][p]["rps"]
             for p in sizes["10k"]["pages"]
         }
         add(
-            f"each page at 1M posts ≥ {GROWTH}× its req/s at 10k",
+            growth_target,
             all(g >= GROWTH for g in growth.values()),
             ", ".join(f"{p} {g:.2f}×" for p, g in growth.items()),
         )
     else:
-        add(
-            f"each page at 1M posts ≥ {GROWTH}× its req/s at 10k",
-            None,
-            'make bench BENCH_ARGS="--posts 10k,100k,1m"',
-        )
+        add(growth_target, None, 'make bench BENCH_ARGS="--posts 10k,100k,1m"')
 
     counts = {
         (label, page, per): n
