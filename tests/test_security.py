@@ -47,10 +47,10 @@ def test_every_page_sends_the_security_headers(client):
     assert "Strict-Transport-Security" not in resp.headers  # plain http: no HSTS
 
 
-def test_hsts_and_secure_cookies_under_https(client, fake_idp):
-    fake_idp.sign_in(client, remember=True)
+def test_hsts_only_under_https(client):
     resp = client.get("/login", base_url="https://localhost")
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Strict-Transport-Security" not in client.get("/login").headers
 
 
 def test_remember_cookie_is_secure_under_https(app, fake_idp):
