@@ -68,11 +68,15 @@ def get_user_by_nickname(nickname: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.nickname == nickname.lower()))
 
 
-def sign_in(provider: Provider, profile: Profile) -> User:
-    """Return the user this profile belongs to, linking or creating as needed, committed."""
+def sign_in(provider: Provider, profile: Profile, ip_address: str | None = None) -> User:
+    """Return the user this profile belongs to, linking or creating as needed.
+
+    The sign-in is recorded for the user's Settings page in the same transaction.
+    """
     for _ in range(SIGN_IN_ATTEMPTS):
         try:
             user = _find_or_create(provider, profile)
+            db.session.add(SignIn(user_id=user.id, provider=provider.name, ip_address=ip_address))
             db.session.commit()
             return user
         except IntegrityError:
@@ -102,12 +106,6 @@ def link(user: User, provider: Provider, profile: Profile) -> None:
     except IntegrityError:  # linked elsewhere a moment ago
         db.session.rollback()
         raise SignInError(f"That {provider.title} account was just linked elsewhere.") from None
-
-
-def record_sign_in(user: User, provider: Provider, ip_address: str | None) -> None:
-    """Remember this sign-in for the user's Settings page."""
-    db.session.add(SignIn(user_id=user.id, provider=provider.name, ip_address=ip_address))
-    db.session.commit()
 
 
 def _find_or_create(provider: Provider, profile: Profile) -> User:

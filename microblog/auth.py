@@ -132,14 +132,13 @@ def _finish_sign_in(provider: Provider) -> Response:
         profile = client.fetch_profile(token)
         if attempt.get("link_to") is not None:
             return _link(provider, profile, attempt["link_to"])
-        user = accounts.sign_in(provider, profile)
+        user = accounts.sign_in(provider, profile, request.remote_addr)
     except SIGN_IN_FAILURES as exc:
         session.pop(f"_state_{name}_{state}", None)
         linking = attempt is not None and attempt.get("link_to") is not None
         return _failed(provider, exc, next_url, back_to="views.settings" if linking else None)
     _renew_session()
     login_user(user, remember=attempt["remember"])
-    accounts.record_sign_in(user, provider, request.remote_addr)
     return redirect(next_url or url_for("views.index"))
 
 

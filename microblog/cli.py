@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 
 from .providers import all_providers
 
@@ -18,8 +18,6 @@ def init_app(app: Flask) -> None:
 )
 def providers_command(base_url: str | None) -> None:
     """List providers: name, title, kind, status, and the callback URL to register."""
-    from flask import current_app
-
     server = base_url or current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
     with current_app.test_request_context(base_url=server):
         for p in all_providers():

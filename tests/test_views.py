@@ -690,11 +690,13 @@ def test_delete_account_removes_everything_it_owns(client, alice, make_user):
     bob = make_user("bob")
     add_posts(alice, 3)
     add_posts(bob, 2, prefix="bob")
-    db.session.add_all([
-        Identity(user_id=alice.id, provider="google", subject="g-1"),
-        Follow(follower_id=alice.id, followed_id=bob.id),
-        Follow(follower_id=bob.id, followed_id=alice.id),
-    ])
+    db.session.add_all(
+        [
+            Identity(user_id=alice.id, provider="google", subject="g-1"),
+            Follow(follower_id=alice.id, followed_id=bob.id),
+            Follow(follower_id=bob.id, followed_id=alice.id),
+        ]
+    )
     db.session.commit()
     alice_id = alice.id
     resp = send(client, "/settings/delete", confirm=" Alice ")

@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 from ..providers import GITHUB, OIDC, Provider
 from .client import csrf_token
-from .tokens import id_token_claims, new_key, s256, sign_id_token
+from .tokens import id_token_claims, new_key, person_claims, s256, sign_id_token
 
 #: Faults a test can switch on with `fake_idp.fail(...)`; each breaks one step of the flow.
 FAULTS = frozenset(
@@ -284,16 +284,9 @@ class FakeIdP:
         grant = self._bearer(request)
         if grant is None:
             return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, ""
-        person = grant.person
-        sub = "someone-else" if "userinfo_sub_mismatch" in self.faults else person.subject
-        body = {
-            "sub": sub,
-            "email": person.email,
-            "email_verified": person.email_verified,
-            "name": person.name,
-        }
-        if person.picture:
-            body["picture"] = person.picture
+        body = person_claims(grant.person)
+        if "userinfo_sub_mismatch" in self.faults:
+            body["sub"] = "someone-else"
         return _json(body)
 
     def _github_user(self, request: Any) -> Any:

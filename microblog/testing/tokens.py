@@ -21,24 +21,32 @@ if TYPE_CHECKING:
 ATTACKER = "https://evil.example.com"
 
 
-def id_token_claims(
-    p: Provider, person: Person, nonce: str | None, faults: Collection[str]
-) -> dict[str, Any]:
-    """The claims of an ID token for `person`, bent by any claim faults switched on."""
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": p.issuer,
+def person_claims(person: Person) -> dict[str, Any]:
+    """The standard claims the fake provider tells about a person, in tokens and user info."""
+    claims = {
         "sub": person.subject,
-        "aud": p.client_id,
-        "iat": now,
-        "exp": now + 300,
-        "nonce": nonce,
         "email": person.email,
         "email_verified": person.email_verified,
         "name": person.name,
     }
     if person.picture:
         claims["picture"] = person.picture
+    return claims
+
+
+def id_token_claims(
+    p: Provider, person: Person, nonce: str | None, faults: Collection[str]
+) -> dict[str, Any]:
+    """The claims of an ID token for `person`, bent by any claim faults switched on."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        **person_claims(person),
+        "iss": p.issuer,
+        "aud": p.client_id,
+        "iat": now,
+        "exp": now + 300,
+        "nonce": nonce,
+    }
     bent = {
         "wrong_iss": {"iss": ATTACKER},
         "google_short_iss": {"iss": "accounts.google.com"},
