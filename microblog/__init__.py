@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure an instance of the app; `config` overrides settings (tests)."""
-    from . import auth, cli, devidp, errors, models, providers, security, views
+    from . import cli, errors, identity, models, security, social
     from .config import load_config
     from .extensions import csrf, db, limiter, migrate
 
@@ -39,10 +39,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     models.init_app(app)
     security.init_app(app)
-    providers.init_app(app)
-    auth.init_app(app)
-    devidp.init_app(app)
-    views.init_app(app)
+    identity.init_app(app)
+    social.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app, url_for
 
-from .providers import all_providers
+from .identity import all_providers
 
 
 def init_app(app: Flask) -> None:

@@ -1,10 +1,10 @@
-"""The database: users, their sign-in identities, posts and follows."""
+"""Shared database types and the User, whom both identity and social build on."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -12,6 +12,9 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+
+if TYPE_CHECKING:
+    from .identity.models import Identity
 
 
 def utcnow() -> datetime:
@@ -65,62 +68,6 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.nickname}>"
-
-
-class Identity(db.Model):
-    """One account at one provider; the provider's subject is the stable key, not the email."""
-
-    __table_args__ = (sa.UniqueConstraint("provider", "subject"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    provider: Mapped[str] = mapped_column(sa.String(64))
-    subject: Mapped[str] = mapped_column(sa.String(255))
-    email: Mapped[str | None] = mapped_column(sa.String(320))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    user: Mapped[User] = relationship(back_populates="identities")
-
-
-class SignIn(db.Model):
-    """A completed sign-in, listed in Settings so a person can spot one that was not theirs."""
-
-    __tablename__ = "sign_in"
-    __table_args__ = (sa.Index("ix_sign_in_user_id_created_at", "user_id", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
-    provider: Mapped[str] = mapped_column(sa.String(64))
-    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Post(db.Model):
-    __table_args__ = (
-        # Explore pages walk this index backwards; the timeline and profiles use the other.
-        sa.Index("ix_post_created_at_id", "created_at", "id"),
-        sa.Index("ix_post_user_id_created_at_id", "user_id", "created_at", "id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
-    body: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    author: Mapped[User] = relationship()
-
-
-class Follow(db.Model):
-    __table_args__ = (sa.Index("ix_follow_followed_id", "followed_id"),)
-
-    follower_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
-    followed_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -15,33 +14,9 @@ from microblog import create_app
 from microblog.extensions import db
 from microblog.models import User
 
+from .helpers import POSTGRES_URL, base_config, need
+
 pytest_plugins = ["microblog.testing"]
-
-POSTGRES_URL = os.environ.get("MICROBLOG_TEST_POSTGRES_URL")
-# CI sets this: a test that would skip for want of a browser or a database fails instead.
-STRICT = os.environ.get("MICROBLOG_TEST_STRICT") == "1"
-TEST_PROVIDERS = Path(__file__).parent / "providers.test.toml"
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip (or, in strict CI runs, fail) when a real part the test needs is missing."""
-    if not condition:
-        if STRICT:
-            pytest.fail(f"{reason} (MICROBLOG_TEST_STRICT=1 forbids skipping)")
-        pytest.skip(reason)
-
-
-def base_config(database_url: str, **overrides: object) -> dict[str, object]:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "MICROBLOG_PROVIDERS": str(TEST_PROVIDERS),
-        "MICROBLOG_ENV": "production",
-        # Many sign-ins from one address per test; test_security turns the limits back on.
-        "RATELIMIT_ENABLED": False,
-        **overrides,
-    }
 
 
 def migrate_to(url: str) -> None:
@@ -108,7 +83,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(scope="module")
 def idp():
     """oidc-provider-mock on a loopback port: an OpenID provider we did not write."""
-    import live
+    from . import live
 
     with live.run_mock_idp() as idp:
         yield idp
@@ -117,7 +92,7 @@ def idp():
 @pytest.fixture(scope="module")
 def server():
     """A threaded HTTP server on loopback; a test puts its app in `server.app`."""
-    import live
+    from . import live
 
     with live.LiveServer() as server:
         yield server
@@ -166,10 +141,3 @@ def make_user(app):
         return user
 
     return make
-
-
-def csrf_token(client, path: str = "/login") -> str:
-    """Read a page's CSRF token (the kit's helper, imported late so pytest can rewrite it)."""
-    from microblog.testing import csrf_token as read_token
-
-    return read_token(client, path)

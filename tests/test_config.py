@@ -7,10 +7,10 @@ import stat
 from datetime import timedelta
 
 import pytest
-from conftest import TEST_PROVIDERS
 
 from microblog import create_app
 from microblog.config import ConfigError, database_url, load_secret_key
+from tests.helpers import TEST_PROVIDERS
 
 
 def test_secret_key_is_generated_once_with_mode_0600(tmp_path):

@@ -6,15 +6,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-import live
 import pytest
 import requests
 import responses
-from conftest import base_config
 
 from microblog import create_app
 from microblog.extensions import db
 from microblog.testing import FakeIdP
+from tests import live
+from tests.helpers import base_config
 
 pytestmark = live.MOCK_WARNINGS
 SIGN_INS_PER_ROUND = 6

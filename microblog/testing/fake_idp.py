@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from joserfc.jwk import RSAKey
 from werkzeug.test import TestResponse
 
-from ..providers import GITHUB, OIDC, Provider
+from ..identity.providers import GITHUB, OIDC, Provider
 from .client import csrf_token
 from .tokens import id_token_claims, new_key, person_claims, s256, sign_id_token
 

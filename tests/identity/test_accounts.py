@@ -7,11 +7,13 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from microblog import accounts
-from microblog.clients import Profile, SignInError
+from microblog import nicknames
 from microblog.extensions import db
-from microblog.models import Identity, User
-from microblog.providers import get_provider
+from microblog.identity import accounts
+from microblog.identity.client import Profile, SignInError
+from microblog.identity.models import Identity
+from microblog.identity.registry import get_provider
+from microblog.models import User
 
 
 @pytest.mark.parametrize(
@@ -35,7 +37,7 @@ from microblog.providers import get_provider
     ],
 )
 def test_nickname_from_email(email, nickname):
-    assert accounts.nickname_from_email(email) == nickname
+    assert nicknames.nickname_from_email(email) == nickname
 
 
 def profile(email: str, sub: str | None = None, verified: bool = True) -> Profile:
@@ -72,10 +74,10 @@ def test_reserved_names_are_never_given_out(app, name):
 
 
 def test_nickname_problem():
-    assert accounts.nickname_problem("good_name1") is None
-    assert "reserved" in accounts.nickname_problem("logout")
+    assert nicknames.nickname_problem("good_name1") is None
+    assert "reserved" in nicknames.nickname_problem("logout")
     for bad in ["", "Bad", "a-b", "a b", "x" * 25, "émile"]:
-        assert "1 to 24 characters" in accounts.nickname_problem(bad)
+        assert "1 to 24 characters" in nicknames.nickname_problem(bad)
 
 
 def test_link_by_email_off_refuses_to_join_an_existing_account(app, make_user):

@@ -1,26 +1,18 @@
-"""providers.toml -> validated Provider objects, and one Authlib registry per app."""
+"""providers.toml -> validated Provider objects: pure parsing, no Flask, no Authlib."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
-import logging
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.integrations.flask_client import OAuth
-from flask import Flask, current_app
-
-from .config import ConfigError
-
-log = logging.getLogger(__name__)
+from ..config import ConfigError
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -285,80 +277,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def init_app(app: Flask) -> None:
-    """Load providers.toml and register each ready provider in this app's own Authlib registry."""
-    from .clients import ProviderClient  # clients builds on this module's Provider
-
-    providers = load_providers(app.config["MICROBLOG_PROVIDERS"])
-    development = app.config["MICROBLOG_ENV"] == "development"
-    for i, p in enumerate(providers):
-        if p.preset == "dev" and p.ready:
-            if not development:
-                raise ConfigError(
-                    f"{app.config['MICROBLOG_PROVIDERS']}: [providers.{p.name}] preset: the "
-                    "development provider lets anyone sign in as anyone, so it only runs with "
-                    "MICROBLOG_ENV=development (as `make run` sets); remove it or set "
-                    "enabled = false"
-                )
-            providers[i] = _dev_provider(app, p)
-        elif not p.ready:
-            log.warning("provider %s is off: %s", p.name, p.disabled_reason)
-
-    # One registry per app: Authlib caches clients on it (see docs/ARCHITECTURE.md).
-    oauth = OAuth(app)
-    client_kwargs = {
-        "code_challenge_method": "S256",
-        "default_timeout": app.config["OAUTH_TIMEOUT"],
-    }
-    for p in providers:
-        if p.ready:
-            oauth.register(
-                p.name,
-                client_id=p.client_id,
-                client_secret=p.client_secret,
-                server_metadata_url=p.server_metadata_url,
-                authorize_url=p.authorize_url if p.kind != OIDC else None,
-                access_token_url=p.token_url if p.kind != OIDC else None,
-                api_base_url=p.api_base_url,
-                client_kwargs={**client_kwargs, "scope": p.scope},
-                client_cls=ProviderClient,
-            )
-            oauth.create_client(p.name).provider = p
-    app.extensions["microblog.providers"] = {p.name: p for p in providers}
-
-
-def _dev_provider(app: Flask, p: Provider) -> Provider:
-    """Point the dev preset at the built-in provider, with credentials derived from SECRET_KEY."""
-    issuer = (p.issuer or app.config["DEV_IDP_ISSUER"]).rstrip("/")
-    return replace(
-        p,
-        issuer=issuer,
-        server_metadata_url=issuer + "/.well-known/openid-configuration",
-        accepted_issuers=(issuer,),
-        client_id=p.client_id or "microblog-dev",
-        client_secret=p.client_secret or dev_client_secret(app),
-    )
-
-
-def dev_client_secret(app: Flask) -> str:
-    return hmac.new(
-        app.config["SECRET_KEY"].encode(), b"dev-idp-client", hashlib.sha256
-    ).hexdigest()
-
-
-def all_providers() -> list[Provider]:
-    """Every configured provider, ready or not, in file order."""
-    return list(current_app.extensions["microblog.providers"].values())
-
-
-def get_provider(name: str) -> Provider | None:
-    """Return the ready provider called name, or None."""
-    p = current_app.extensions["microblog.providers"].get(name)
-    return p if p is not None and p.ready else None
-
-
-def get_client(name: str) -> Any:
-    """Return the Authlib client registered for a ready provider."""
-    return current_app.extensions["authlib.integrations.flask_client"].create_client(name)

@@ -7,7 +7,7 @@ import hashlib
 from flask import request
 from werkzeug.wrappers import Response
 
-from .models import User
+from ..models import User
 from .text import profile_url
 
 GRID = 5  # cells a side; the left half is mirrored onto the right

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from microblog.text import (
+from microblog.social.text import (
     clean_text,
     exact_utc,
     iso_utc,

@@ -13,16 +13,18 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 import sqlalchemy as sa
-from conftest import base_config
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from werkzeug.serving import make_server
 
-from microblog import create_app, devidp
+from microblog import create_app
 from microblog.config import ConfigError
 from microblog.extensions import db
-from microblog.models import Identity, User
-from microblog.providers import dev_client_secret
+from microblog.identity import devidp
+from microblog.identity.models import Identity
+from microblog.identity.registry import dev_client_secret
+from microblog.models import User
+from tests.helpers import base_config
 
 DEV_PROVIDERS = '[providers.dev]\npreset = "dev"\n'
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token
 
 from microblog.extensions import db
-from microblog.models import Identity, User
+from microblog.identity.models import Identity
+from microblog.models import User
 from microblog.testing import Person
+from tests.helpers import csrf_token
 
 
 def users() -> list[User]:
@@ -358,7 +359,7 @@ def test_sign_out_invalidates_cookies_captured_before(app, client, fake_idp):
 
 
 def test_provider_calls_have_a_timeout(app):
-    from microblog.providers import get_client
+    from microblog.identity.registry import get_client
 
     with app.test_request_context():
         assert get_client("google").client_kwargs["default_timeout"] == app.config["OAUTH_TIMEOUT"]

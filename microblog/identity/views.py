@@ -2,45 +2,26 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
-import time
-import unicodedata
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from flask import (
-    Blueprint,
-    Flask,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user
 from joserfc.errors import JoseError
-from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
-from . import accounts
-from .clients import Profile, ProviderError, SignInError
-from .extensions import csrf, db, login_manager
-from .models import User, new_session_token
-from .providers import Provider, all_providers, get_client, get_provider
-from .security import rate_limit
+from ..extensions import csrf
+from ..security import rate_limit
+from . import accounts, attempts, sessions
+from .client import Profile, ProviderError, SignInError
+from .providers import Provider
+from .redirects import safe_next_url
+from .registry import all_providers, get_client, get_provider, provider_title
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
-ATTEMPTS_KEY = "signin_attempts"
-# Pending sign-ins kept per browser: enough for a few tabs, small enough for a 4 KB cookie.
-MAX_PENDING_ATTEMPTS = 5
-ATTEMPT_TTL = 600  # seconds a person may spend at the provider
 # What the callback catches: everything a provider, its network or its answer can throw.
 SIGN_IN_FAILURES = (
     OAuthError,
@@ -53,23 +34,7 @@ SIGN_IN_FAILURES = (
 
 
 def init_app(app: Flask) -> None:
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see that page."
-    login_manager.login_message_category = "info"
     app.register_blueprint(bp)
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Load the user a session or remember cookie names, if its session token is current."""
-    raw_id, _, token = user_id.partition(":")
-    if not raw_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(raw_id))
-    if user is None or not hmac.compare_digest(user.session_token, token):
-        return None
-    return user
 
 
 @bp.get("/login")
@@ -101,7 +66,7 @@ def start(name: str) -> Response:
     except SIGN_IN_FAILURES as exc:  # discovery failed: the provider is down or misconfigured
         return _failed(provider, exc, next_url)
     client.save_authorize_data(redirect_uri=redirect_uri, **rv)
-    _remember_attempt(rv["state"], name, bool(request.form.get("remember_me")), next_url, link_to)
+    attempts.remember(rv["state"], name, bool(request.form.get("remember_me")), next_url, link_to)
     return redirect(rv["url"])
 
 
@@ -119,7 +84,7 @@ def callback(name: str) -> Response:
 def _finish_sign_in(provider: Provider) -> Response:
     name = provider.name
     state = request.values.get("state", "")
-    attempt = _pop_attempt(state, name)
+    attempt = attempts.pop(state, name)
     next_url = attempt["next"] if attempt else None
     try:
         if error := request.values.get("error"):  # before state: a denial may come without one
@@ -134,10 +99,10 @@ def _finish_sign_in(provider: Provider) -> Response:
             return _link(provider, profile, attempt["link_to"])
         user = accounts.sign_in(provider, profile, request.remote_addr)
     except SIGN_IN_FAILURES as exc:
-        session.pop(f"_state_{name}_{state}", None)
+        attempts.forget_authlib_state(name, state)
         linking = attempt is not None and attempt.get("link_to") is not None
         return _failed(provider, exc, next_url, back_to="views.settings" if linking else None)
-    _renew_session()
+    attempts.renew_session()
     login_user(user, remember=attempt["remember"])
     return redirect(next_url or url_for("views.index"))
 
@@ -148,6 +113,21 @@ def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
         raise SignInError("You signed out before linking finished. Sign in and try again.")
     accounts.link(current_user, provider, profile)
     flash(f"{provider.title} is now linked: you can sign in with it too.", "info")
+    return redirect(url_for("views.settings"))
+
+
+@bp.post("/settings/identities/<int:identity_id>/unlink")
+@login_required
+def unlink(identity_id: int) -> Response:
+    """Remove one way to sign in, never the last one."""
+    try:
+        provider = accounts.unlink(current_user, identity_id)
+    except LookupError:
+        abort(404)
+    if provider is None:
+        flash("That is your only way to sign in, so it stays. Link another one first.", "error")
+    else:
+        flash(f"{provider_title(provider)} is unlinked from your account.", "success")
     return redirect(url_for("views.settings"))
 
 
@@ -163,80 +143,11 @@ def confirm_logout() -> str | Response:
 def logout() -> Response:
     """Sign out here and everywhere: every session and remember cookie stops working."""
     if current_user.is_authenticated:
-        current_user.session_token = new_session_token()
-        db.session.commit()
-    session.clear()
-    logout_user()  # after clear(): it leaves the note that deletes the remember cookie
+        sessions.end_all_sessions(current_user)
+    else:
+        sessions.end_this_session()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
-
-
-def safe_next_url(unsafe_next: str | None) -> str | None:
-    """Return unsafe_next as it will go on the wire if it is a path on this site, else None."""
-    if not unsafe_next or len(unsafe_next) > 2048 or not _plain(unsafe_next):
-        return None
-    try:
-        wire = iri_to_uri(unsafe_next)
-        forms = [(form, urlsplit(form)) for form in (unsafe_next, wire, unquote(wire))]
-    except ValueError:  # e.g. an unbalanced "[" where a host would be
-        return None
-    for form, parts in forms:
-        if not form.startswith("/") or form.startswith("//") or parts.scheme or parts.netloc:
-            return None
-        if not _plain(form):
-            return None
-    return wire
-
-
-def _plain(text: str) -> bool:
-    """True if text has no backslash, whitespace or control character of any script.
-
-    Browsers and Werkzeug drop or rewrite these, which is how "/\\t/evil.com" becomes
-    "//evil.com" on the wire.
-    """
-    return "\\" not in text and not any(unicodedata.category(c)[0] in "CZ" for c in text)
-
-
-def _renew_session() -> None:
-    """Start a fresh session for the signed-in person, keeping only other tabs' pending sign-ins."""
-    pending = {k: v for k, v in session.items() if k == ATTEMPTS_KEY or k.startswith("_state_")}
-    session.clear()
-    session.update(pending)
-
-
-def _remember_attempt(
-    state: str, name: str, remember: bool, next_url: str | None, link_to: int | None
-) -> None:
-    """Keep this attempt's choices under its state, dropping expired and surplus attempts.
-
-    Authlib keeps its own per-attempt data in the session and never expires it; without
-    this, abandoned attempts grow the cookie until browsers drop it.
-    """
-    now = time.time()
-    attempts = {
-        s: a for s, a in session.get(ATTEMPTS_KEY, {}).items() if a["at"] > now - ATTEMPT_TTL
-    }
-    attempts[state] = {
-        "provider": name,
-        "remember": remember,
-        "next": next_url,
-        "link_to": link_to,
-        "at": now,
-    }
-    kept = dict(sorted(attempts.items(), key=lambda item: item[1]["at"])[-MAX_PENDING_ATTEMPTS:])
-    wanted = {f"_state_{a['provider']}_{s}" for s, a in kept.items()}
-    for key in [k for k in session if k.startswith("_state_") and k not in wanted]:
-        del session[key]
-    session[ATTEMPTS_KEY] = kept
-
-
-def _pop_attempt(state: str, name: str) -> dict[str, Any] | None:
-    attempts = session.get(ATTEMPTS_KEY, {})
-    attempt = attempts.pop(state, None) if state else None
-    session.modified = True
-    if attempt is None or attempt["provider"] != name or attempt["at"] < time.time() - ATTEMPT_TTL:
-        return None
-    return attempt
 
 
 def _failed(

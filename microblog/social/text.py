@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import g, url_for
 from markupsafe import Markup, escape
 
-from .models import utcnow
+from ..models import utcnow
 
 POST_MAX_CHARS = 280
 ABOUT_MAX_CHARS = 280  # the width of the user.about column

@@ -7,14 +7,15 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import live
 import pytest
-from conftest import base_config, need
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from microblog import create_app
 from microblog.extensions import db
-from microblog.models import Post, User
+from microblog.models import User
+from microblog.social.models import Post
+from tests import live
+from tests.helpers import base_config, need
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google's hosts,

@@ -11,16 +11,19 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import base_config, csrf_token, need
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 from werkzeug.utils import redirect
 
-from microblog import auth, clients, create_app
+from microblog import create_app
 from microblog.extensions import db
-from microblog.models import SignIn, User
+from microblog.identity import attempts, redirects
+from microblog.identity import client as clients
+from microblog.identity.models import SignIn
+from microblog.models import User
 from microblog.testing import Person
+from tests.helpers import base_config, csrf_token, need
 
 
 def shifted_clock(seconds: float) -> SimpleNamespace:
@@ -119,16 +122,16 @@ def test_abandoned_sign_ins_do_not_grow_the_session_cookie(client, fake_idp):
     cookie = client.get_cookie("session")
     assert len(cookie.value) < 2000
     with client.session_transaction() as s:
-        assert len(s[auth.ATTEMPTS_KEY]) == auth.MAX_PENDING_ATTEMPTS
-        assert len([k for k in s if k.startswith("_state_")]) == auth.MAX_PENDING_ATTEMPTS
+        assert len(s[attempts.ATTEMPTS_KEY]) == attempts.MAX_PENDING_ATTEMPTS
+        assert len([k for k in s if k.startswith("_state_")]) == attempts.MAX_PENDING_ATTEMPTS
 
 
 def test_expired_attempts_are_dropped(client, fake_idp, monkeypatch):
     location = fake_idp.start(client, "google").headers["Location"]
-    monkeypatch.setattr(auth, "time", shifted_clock(auth.ATTEMPT_TTL + 1))
+    monkeypatch.setattr(attempts, "time", shifted_clock(attempts.ATTEMPT_TTL + 1))
     fake_idp.start(client, "company")
     with client.session_transaction() as s:
-        assert [a["provider"] for a in s[auth.ATTEMPTS_KEY].values()] == ["company"]
+        assert [a["provider"] for a in s[attempts.ATTEMPTS_KEY].values()] == ["company"]
     assert client.get(fake_idp.authorize(location)).headers["Location"] == "/login"
 
 
@@ -216,7 +219,7 @@ def emitted_location(next_url: str) -> str:
 
 @pytest.mark.parametrize("next_url", HOSTILE_NEXT)
 def test_hostile_next_values_are_refused(next_url):
-    safe = auth.safe_next_url(next_url)
+    safe = redirects.safe_next_url(next_url)
     assert safe is None or not leaves_site(emitted_location(safe))
     assert safe is None  # none of these is a plain same-site path
 
@@ -224,7 +227,7 @@ def test_hostile_next_values_are_refused(next_url):
 @given(st.text(max_size=60))
 @settings(max_examples=400, deadline=None)
 def test_no_next_value_ever_leaves_the_site(next_url):
-    safe = auth.safe_next_url(next_url)
+    safe = redirects.safe_next_url(next_url)
     if safe is not None:
         assert safe.startswith("/")
         assert not leaves_site(emitted_location(safe))
@@ -233,7 +236,7 @@ def test_no_next_value_ever_leaves_the_site(next_url):
 @given(st.text(alphabet=st.sampled_from("/\\:@.%\t\n ?#ae2F5C"), max_size=20))
 @settings(max_examples=400, deadline=None)
 def test_no_slashy_next_value_ever_leaves_the_site(next_url):
-    safe = auth.safe_next_url(next_url)
+    safe = redirects.safe_next_url(next_url)
     if safe is not None:
         assert not leaves_site(emitted_location(safe))
 
@@ -370,7 +373,7 @@ def test_gunicorn_access_log_leaves_out_query_strings():
     from pathlib import Path
 
     settings = {}
-    exec((Path(__file__).parent.parent / "gunicorn.conf.py").read_text(), settings)
+    exec((Path(__file__).parents[2] / "gunicorn.conf.py").read_text(), settings)
     assert "%(U)s" in settings["access_log_format"]  # the path alone
     assert (
         "%(r)s" not in settings["access_log_format"]

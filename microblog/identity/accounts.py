@@ -3,69 +3,22 @@
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from .clients import Profile, SignInError
-from .extensions import db
-from .models import Identity, SignIn, User, utcnow
+from ..extensions import db
+from ..models import User, utcnow
+from ..nicknames import free_nickname, nickname_from_email
+from .client import Profile, SignInError
+from .models import Identity, SignIn
 from .providers import Provider
 
 log = logging.getLogger(__name__)
 
-NICKNAME_MAX = 24
-NICKNAME_RE = re.compile(r"^[a-z0-9_]{1,24}$")
-# Names the site uses for its own pages, or that would pass for the site speaking.
-RESERVED_NICKNAMES = frozenset(
-    """
-    about account accounts admin administrator api app auth avatar dev explore feed follow
-    followers following help home index login logout me microblog mod moderator new null
-    none official post posts privacy profile register root search security settings signin
-    signout signup static staff support system terms timeline u unfollow user users www
-    """.split()
-)
 # Each round of a race for one nickname has one winner, so N people signing up at once as
 # bob@... need up to N rounds. Bounded, so that a conflict loop always ends.
 SIGN_IN_ATTEMPTS = 50
-
-
-def nickname_from_email(email: str) -> str:
-    """Derive the base nickname: local part, no +tag, ASCII, lowercase, a-z0-9_ only, 24 max."""
-    local = email.rpartition("@")[0] or email
-    local = local.split("+", 1)[0]
-    ascii_only = unicodedata.normalize("NFKD", local).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9_]+", "_", ascii_only.lower())[:NICKNAME_MAX] or "user"
-
-
-def nickname_problem(nickname: str) -> str | None:
-    """Say why a nickname a user typed cannot be used (taken is checked separately), or None."""
-    if not NICKNAME_RE.match(nickname):
-        return "Use 1 to 24 characters: lowercase letters, digits and _."
-    if nickname in RESERVED_NICKNAMES:
-        return f"“{nickname}” is reserved for the site."
-    return None
-
-
-def free_nickname(base: str) -> str:
-    """Return base, or base with the smallest free number appended (bob, bob2, bob3, ...)."""
-    start = 2
-    while True:
-        candidates = [] if start > 2 else [base]
-        candidates += [f"{base[: NICKNAME_MAX - len(str(n))]}{n}" for n in range(start, start + 50)]
-        taken = set(
-            db.session.scalars(sa.select(User.nickname).where(User.nickname.in_(candidates)))
-        )
-        for candidate in candidates:
-            if candidate not in taken and candidate not in RESERVED_NICKNAMES:
-                return candidate
-        start += 50
-
-
-def get_user_by_nickname(nickname: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.nickname == nickname.lower()))
 
 
 def sign_in(provider: Provider, profile: Profile, ip_address: str | None = None) -> User:
@@ -156,3 +109,24 @@ def verified_email(provider: Provider, profile: Profile) -> str:
 def _refresh_picture(user: User, profile: Profile) -> None:
     if profile.picture:
         user.picture = profile.picture
+
+
+def unlink(user: User, identity_id: int) -> str | None:
+    """Remove one of user's identities unless it is the last; return its provider, or None.
+
+    Raise LookupError if user has no identity with that id.
+    """
+    # Lock the account row so two unlinks at once cannot both pass the "not the last" check.
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    identity = db.session.scalar(
+        sa.select(Identity).where(Identity.id == identity_id, Identity.user_id == user.id)
+    )
+    if identity is None:
+        raise LookupError(identity_id)
+    db.session.delete(identity)
+    db.session.flush()
+    if db.session.scalar(sa.select(sa.func.count()).where(Identity.user_id == user.id)) == 0:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    return identity.provider

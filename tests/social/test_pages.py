@@ -5,11 +5,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token
 
-from microblog import paging, views
 from microblog.extensions import db
-from microblog.models import Follow, Identity, Post
+from microblog.identity.models import Identity
+from microblog.social import paging, settings
+from microblog.social.models import Follow, Post
+from tests.helpers import csrf_token
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -601,7 +602,7 @@ def test_settings_keep_own_nickname(client, alice):
 def test_settings_nickname_race(client, alice, make_user, monkeypatch):
     make_user("bob")
     # As if bob took the name between our check and our commit.
-    monkeypatch.setattr(views, "get_user_by_nickname", lambda nickname: None)
+    monkeypatch.setattr(settings, "get_user_by_nickname", lambda nickname: None)
     response = send(client, "/settings", nickname="bob", about="typed")
     assert response.status_code == 422
     assert "That nickname is taken" in response.get_data(as_text=True)
@@ -712,11 +713,10 @@ def test_delete_account_removes_everything_it_owns(client, alice, make_user):
 @pytest.fixture
 def limited_client(database_url):
     """A signed-in client of an app whose posting limit is on and small."""
-    from conftest import base_config
-
     from microblog import create_app
     from microblog.models import User
     from microblog.testing import IsolatedClient
+    from tests.helpers import base_config
 
     app = create_app(base_config(database_url, RATELIMIT_ENABLED=True, POST_RATE_LIMIT="2/minute"))
     app.test_client_class = IsolatedClient

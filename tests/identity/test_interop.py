@@ -7,15 +7,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-import live
 import pytest
 import requests
 import sqlalchemy as sa
-from conftest import base_config
 
 from microblog import create_app
 from microblog.extensions import db
-from microblog.models import Identity, User
+from microblog.identity.models import Identity
+from microblog.models import User
+from tests import live
+from tests.helpers import base_config
 
 CONCURRENT_SIGN_INS = 20
 pytestmark = live.MOCK_WARNINGS

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, request
 from sqlalchemy.orm import QueryableAttribute
 
-from .extensions import db
+from ..extensions import db
 from .models import Post
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -6,11 +6,11 @@ import logging
 import textwrap
 
 import pytest
-from conftest import base_config
 
 from microblog import create_app
 from microblog.config import ConfigError
-from microblog.providers import GITHUB, OAUTH2, OIDC, load_providers
+from microblog.identity.providers import GITHUB, OAUTH2, OIDC, load_providers
+from tests.helpers import base_config
 
 ENV = {"GOOGLE_ID": "gid", "GOOGLE_SECRET": "gsecret"}
 CREDS = 'client_id = "a"\nclient_secret = "b"\n'
@@ -259,7 +259,7 @@ def test_start_up_warns_once_per_provider_that_is_off(tmp_path, caplog, monkeypa
         '[providers.google]\npreset = "google"\nclient_id = "${NOPE_ID}"\n'
         'client_secret = "${NOPE_ID}"\n'
     )
-    with caplog.at_level(logging.WARNING, logger="microblog.providers"):
+    with caplog.at_level(logging.WARNING, logger="microblog.identity.registry"):
         app = create_app(base_config("sqlite://", MICROBLOG_PROVIDERS=str(path)))
     assert [r.getMessage() for r in caplog.records] == [
         "provider google is off: environment variable is not set: NOPE_ID"
@@ -272,14 +272,14 @@ def test_start_up_warns_once_per_provider_that_is_off(tmp_path, caplog, monkeypa
 def test_shipped_providers_toml_has_google_github_and_dev():
     from pathlib import Path
 
-    names = [p.name for p in load_providers(Path(__file__).parent.parent / "providers.toml", {})]
+    names = [p.name for p in load_providers(Path(__file__).parents[2] / "providers.toml", {})]
     assert names == ["google", "github", "dev"]
 
 
 def test_shipped_file_refuses_a_production_start():
     from pathlib import Path
 
-    shipped = str(Path(__file__).parent.parent / "providers.toml")
+    shipped = str(Path(__file__).parents[2] / "providers.toml")
     with pytest.raises(ConfigError, match="lets anyone sign in as anyone"):
         create_app(base_config("sqlite://", MICROBLOG_PROVIDERS=shipped))
 

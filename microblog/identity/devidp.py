@@ -29,7 +29,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.wrappers import Response
 
-from .extensions import csrf
+from ..extensions import csrf
 from .providers import Provider, is_loopback
 
 bp = Blueprint("devidp", __name__)

@@ -1,0 +1,24 @@
+"""Identity: providers, signing in and out, and the accounts behind them.
+
+The rest of the app uses only what this module exports (import-linter checks it).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .overview import sign_in_methods
+from .registry import all_providers, provider_title
+from .sessions import end_this_session
+
+__all__ = ["all_providers", "end_this_session", "init_app", "provider_title", "sign_in_methods"]
+
+
+def init_app(app: Flask) -> None:
+    """Load the providers, then serve sign-in, sessions and the development provider."""
+    from . import devidp, registry, sessions, views
+
+    registry.init_app(app)
+    sessions.init_app(app)
+    views.init_app(app)
+    devidp.init_app(app)

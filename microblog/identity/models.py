@@ -1,0 +1,40 @@
+"""Identity's tables: who a person is at each provider, and their completed sign-ins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models import User, UTCDateTime, utcnow
+
+
+class Identity(db.Model):
+    """One account at one provider; the provider's subject is the stable key, not the email."""
+
+    __table_args__ = (sa.UniqueConstraint("provider", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="identities")
+
+
+class SignIn(db.Model):
+    """A completed sign-in, listed in Settings so a person can spot one that was not theirs."""
+
+    __tablename__ = "sign_in"
+    __table_args__ = (sa.Index("ix_sign_in_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(sa.String(64))
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
