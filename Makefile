@@ -13,9 +13,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Every Python file we own: ruff (check and format), the layering contracts, and mypy.
+PY_SOURCES := microblog tests bench migrations run.py wsgi.py gunicorn.conf.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check microblog tests bench
-	$(BIN)/ruff format --check microblog tests bench
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The benchmark (bench/README.md): 10k and 100k posts by default, e.g.
 # make bench BENCH_ARGS="--posts 10k,100k,1m"  or  BENCH_ARGS="--database postgresql"

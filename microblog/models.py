@@ -11,7 +11,7 @@ from flask import Flask
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from .extensions import Model, db
 
 if TYPE_CHECKING:
     from .identity.models import Identity
@@ -25,7 +25,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-class UTCDateTime(sa.TypeDecorator):
+class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite stores it naive)."""
 
     impl = sa.DateTime(timezone=True)
@@ -45,7 +45,7 @@ class UTCDateTime(sa.TypeDecorator):
         return value
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Always lowercase a-z, 0-9 and _ (see nicknames.py), so uniqueness is case-insensitive.
     nickname: Mapped[str] = mapped_column(sa.String(24), unique=True)

@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..models import User, UTCDateTime, utcnow
 
 
-class Identity(db.Model):
+class Identity(Model):
     """One account at one provider; the provider's subject is the stable key, not the email."""
 
     __table_args__ = (sa.UniqueConstraint("provider", "subject"),)
@@ -27,7 +27,7 @@ class Identity(db.Model):
     user: Mapped[User] = relationship(back_populates="identities")
 
 
-class SignIn(db.Model):
+class SignIn(Model):
     """A completed sign-in, listed in Settings so a person can spot one that was not theirs."""
 
     __tablename__ = "sign_in"

@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..models import User, UTCDateTime, utcnow
 
 
-class Post(db.Model):
+class Post(Model):
     __table_args__ = (
         # Explore pages walk this index backwards; the timeline and profiles use the other.
         sa.Index("ix_post_created_at_id", "created_at", "id"),
@@ -26,7 +26,7 @@ class Post(db.Model):
     author: Mapped[User] = relationship()
 
 
-class Follow(db.Model):
+class Follow(Model):
     __table_args__ = (sa.Index("ix_follow_followed_id", "followed_id"),)
 
     follower_id: Mapped[int] = mapped_column(
