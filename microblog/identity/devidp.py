@@ -1,17 +1,19 @@
 """The built-in development identity provider: a small OpenID Connect provider for `make run`.
 
 This module holds its endpoints; devidp_consent the "Sign in as" page, devidp_tokens what
-it signs.
+it signs. It answers only on loopback addresses, and so does the sign-in that uses it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature
 from werkzeug.wrappers import Response
@@ -44,6 +46,10 @@ CODE_TTL = 60  # seconds between the Continue button and the token request
 TOKEN_TTL = 3600  # more than 60: Authlib treats access tokens as expired a minute early
 CLAIMS = ("sub", "iss", "aud", "azp", "exp", "iat", "auth_time", "nonce",
           "email", "email_verified", "name", "preferred_username")  # fmt: skip
+# A Host header: a name or IPv4 address, or an IPv6 address in brackets; then maybe a port.
+HOST_RE = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[^\[\]:]+)(?::[0-9]{1,5})?")
+# The sign-in views of the app that lead to this provider, checked like its own endpoints.
+SIGN_IN_ENDPOINTS = ("auth.start", "auth.callback")
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 
 
@@ -54,10 +60,75 @@ def init_app(app: Flask) -> None:
     # registry.init_app already refused a dev provider outside development; never serve one.
     if provider is None or provider.issuer is None or app.config["MICROBLOG_ENV"] != "development":
         return
+    if not is_loopback_url(provider.issuer):
+        log.warning("provider %s: issuer %s is not a loopback address; signing in with it "
+                    "will be refused", provider.name, provider.issuer)  # fmt: skip
     # Made at start-up, not on first use: workers forked by gunicorn --preload share one key.
     idp = DevIdp(provider=provider, issuer=provider.issuer, key=new_signing_key())
     app.extensions[EXTENSION] = idp
     app.register_blueprint(bp, url_prefix=urlsplit(provider.issuer).path.rstrip("/"))
+    app.before_request(keep_sign_in_on_loopback)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a Host header names this machine: localhost, 127.0.0.0/8 or [::1], any port.
+
+    A DNS-rebinding page reaches a loopback server under its own name, never under these.
+    """
+    match = HOST_RE.fullmatch(host)
+    if match is None:
+        return False
+    name = match["name"].lower()
+    if name == "localhost":
+        return True
+    if name.startswith("["):
+        return _address(name[1:-1]) == ipaddress.IPv6Address("::1")
+    address = _address(name)
+    return isinstance(address, ipaddress.IPv4Address) and address.is_loopback
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a URL's host is one is_loopback_host accepts."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return False
+    return is_loopback_host(netloc)
+
+
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
+@bp.before_request
+def only_on_loopback() -> ResponseReturnValue | None:
+    """Refuse a request made to any other name than a loopback one (DNS rebinding)."""
+    if is_loopback_host(request.host):
+        return None
+    problem = "The development provider answers only at localhost, 127.0.0.1 or [::1]."
+    if request.endpoint in ("devidp.authorize", "devidp.decide"):
+        return error_page(problem)
+    return _error("invalid_request", problem)
+
+
+def keep_sign_in_on_loopback() -> None:
+    """Refuse a dev sign-in whose browser would leave loopback: at a rebound name, or issuer."""
+    if request.endpoint not in SIGN_IN_ENDPOINTS:
+        return
+    idp = get_idp()
+    if (request.view_args or {}).get("name") != idp.provider.name:
+        return
+    if not is_loopback_url(idp.issuer):
+        abort(400, f"The development provider is set up at {idp.issuer}, which is not a "
+                   "loopback address: set DEV_IDP_ISSUER to one, such as "
+                   "http://127.0.0.1:5000/dev-idp.")  # fmt: skip
+    if not is_loopback_host(request.host):
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(idp.issuer))
+        abort(400, f"The development provider works only on this machine's own address: "
+                   f"open the site at {origin}/ to sign in with it.")  # fmt: skip
 
 
 def _csrf_exempt(view: View) -> View:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+import responses
 import sqlalchemy as sa
+from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from werkzeug.serving import make_server
 
 from microblog import create_app
 from microblog.config import ConfigError
@@ -25,33 +24,16 @@ from microblog.identity.models import Identity
 from microblog.identity.registry import dev_client_secret
 from microblog.models import User
 from tests.helpers import base_config
+from tests.live import hidden_fields
 
 DEV_PROVIDERS = '[providers.dev]\npreset = "dev"\n'
-
-
-class FormFields(HTMLParser):
-    """Collect the hidden inputs of a page, as a browser would submit them."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.hidden: dict[str, str] = {}
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "input" and a.get("type") == "hidden" and a.get("name"):
-            self.hidden[a["name"]] = a.get("value") or ""
-
-
-def hidden_fields(html: str) -> dict[str, str]:
-    return FormFields(html).hidden
 
 
 @dataclass
 class Live:
     """The app served on a real port, and a browser-like session to drive it."""
 
-    app: object
+    app: Flask
     url: str
     browser: requests.Session
 
@@ -74,40 +56,23 @@ class Live:
             return users
 
 
-class Dispatcher:
-    """A WSGI app to bind the server first, so the app can be built knowing the port."""
-
-    app = None
-
-    def __call__(self, environ, start_response):
-        return self.app(environ, start_response)
+def dev_config(database_url, tmp_path, **overrides):
+    """Settings for an app in development with the built-in provider."""
+    providers = tmp_path / "providers.toml"
+    providers.write_text(DEV_PROVIDERS)
+    return base_config(
+        database_url, MICROBLOG_ENV="development", MICROBLOG_PROVIDERS=str(providers), **overrides
+    )
 
 
 @pytest.fixture
-def live(database_url, tmp_path):
-    providers = tmp_path / "providers.toml"
-    providers.write_text(DEV_PROVIDERS)
-    dispatcher = Dispatcher()
-    server = make_server("127.0.0.1", 0, dispatcher, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    try:
-        dispatcher.app = create_app(
-            base_config(
-                database_url,
-                MICROBLOG_ENV="development",
-                MICROBLOG_PROVIDERS=str(providers),
-                DEV_IDP_ISSUER=f"{url}/dev-idp",
-            )
-        )
-        serving = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        serving.start()
-        with requests.Session() as browser:
-            yield Live(dispatcher.app, url, browser)
-        server.shutdown()
-        serving.join()
-    finally:
-        server.server_close()
-    with dispatcher.app.app_context():
+def live(database_url, tmp_path, server):
+    server.app = create_app(
+        dev_config(database_url, tmp_path, DEV_IDP_ISSUER=f"{server.url}/dev-idp")
+    )
+    with requests.Session() as browser:
+        yield Live(server.app, server.url, browser)
+    with server.app.app_context():
         db.engine.dispose()
 
 
@@ -449,3 +414,165 @@ def test_not_served_without_a_dev_provider(database_url, tmp_path, providers):
     assert "microblog.devidp" not in app.extensions
     with app.app_context():
         db.engine.dispose()
+
+
+# --- Only on this machine's own names: a DNS-rebinding page reaches it under another. ---
+
+REBOUND = "rebind.attacker.example"
+
+
+def csrf_for(live: Live, host: str) -> str:
+    """The CSRF token a browser has when it opens the site under `host` (cookies go by name)."""
+    login = live.browser.get(f"{live.url}/login", headers={"Host": host})
+    return hidden_fields(login.text)["csrf_token"]
+
+
+def dev_request(live: Live, endpoint: str, host: str) -> dict:
+    """A request to one endpoint that the provider grants when addressed by a loopback name."""
+    verifier, challenge = pkce()
+    issuer, params = live.issuer, authorize_params(live, challenge)
+    if endpoint == "discovery":
+        return {"method": "GET", "url": f"{issuer}/.well-known/openid-configuration"}
+    if endpoint == "jwks":
+        return {"method": "GET", "url": f"{issuer}/jwks"}
+    if endpoint == "authorize":
+        return {"method": "GET", "url": f"{issuer}/authorize", "params": params}
+    if endpoint == "decide":
+        form = {**params, "csrf_token": csrf_for(live, host), "email": "lin@example.org"}
+        return {"method": "POST", "url": f"{issuer}/authorize", "data": form}
+    code = get_code(live, challenge)
+    if endpoint == "token":
+        form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                "redirect_uri": live.callback}  # fmt: skip
+        auth = ("microblog-dev", dev_client_secret(live.app))
+        return {"method": "POST", "url": f"{issuer}/token", "data": form, "auth": auth}
+    access = redeem(live, code, verifier).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {access}"}
+    return {"method": "GET", "url": f"{issuer}/userinfo", "headers": bearer}
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["discovery", "jwks", "authorize", "decide", "token", "userinfo"]
+)
+def test_every_endpoint_answers_only_at_a_loopback_name(live, endpoint):
+    port = urlsplit(live.url).port
+    for host, granted in ((f"{REBOUND}:{port}", False), (f"localhost:{port}", True)):
+        request = dev_request(live, endpoint, host)
+        headers = {**request.pop("headers", {}), "Host": host}
+        answer = live.browser.request(**request, headers=headers, allow_redirects=False)
+        if granted:  # the very same request, addressed to the machine by name
+            assert answer.status_code in (200, 302), (host, answer.text[:300])
+        else:
+            assert answer.status_code == 400
+            assert "Location" not in answer.headers
+            assert "answers only at localhost, 127.0.0.1 or [::1]" in answer.text
+
+
+def test_sign_in_through_a_rebound_name_is_refused(live):
+    port = urlsplit(live.url).port
+    at_rebound = {"Host": f"{REBOUND}:{port}"}
+    login = live.browser.get(f"{live.url}/login", headers=at_rebound)
+    form = {"csrf_token": hidden_fields(login.text)["csrf_token"]}
+    start = live.browser.post(
+        f"{live.url}/login/dev", data=form, headers=at_rebound, allow_redirects=False
+    )
+    assert start.status_code == 400
+    assert "Location" not in start.headers
+    assert f"open the site at {live.url}/ to sign in with it" in start.text
+    # A page on that name that skips the start fares no better at the provider.
+    rebound_callback = f"http://{REBOUND}:{port}/auth/dev/callback"
+    params = authorize_params(live, pkce()[1], redirect_uri=rebound_callback)
+    page = live.browser.get(f"{live.issuer}/authorize", params=params, headers=at_rebound)
+    assert page.status_code == 400
+    callback = live.browser.get(
+        f"{live.url}/auth/dev/callback",
+        params={"code": "a-code", "state": "a-state"},
+        headers=at_rebound,
+        allow_redirects=False,
+    )
+    assert callback.status_code == 400
+    assert live.users() == []
+
+
+@pytest.fixture
+def dev_app(database_url, tmp_path):
+    app = create_app(dev_config(database_url, tmp_path))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("host", "answered"),
+    [
+        ("localhost", True),
+        ("localhost:5000", True),
+        ("LocalHost:8080", True),
+        ("127.0.0.1:5000", True),
+        ("127.0.0.1", True),
+        ("127.8.9.10:5000", True),
+        ("[::1]:5000", True),
+        ("[::1]", True),
+        (REBOUND, False),
+        (f"{REBOUND}:5000", False),
+        ("localhost.attacker.example:5000", False),
+        ("127.0.0.1.attacker.example", False),
+        ("localhost.:5000", False),
+        ("127.1:5000", False),
+        ("0.0.0.0:5000", False),
+        ("10.0.0.1:5000", False),
+        ("[::2]:5000", False),
+        ("[::ffff:127.0.0.1]:5000", False),
+        ("[127.0.0.1]:5000", False),
+        ("localhost:5000:6000", False),
+        ("user@127.0.0.1:5000", False),
+    ],
+)
+def test_loopback_names(dev_app, host, answered):
+    response = dev_app.test_client().get(
+        "/dev-idp/.well-known/openid-configuration", headers={"Host": host}
+    )
+    assert response.status_code == (200 if answered else 400)
+    if not answered:
+        assert response.json["error"] == "invalid_request"
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def login_form(client, host: str) -> dict[str, str]:
+    login = client.get("/login", headers={"Host": host})
+    return {"csrf_token": hidden_fields(login.get_data(as_text=True))["csrf_token"]}
+
+
+def test_login_start_refuses_a_rebound_name(dev_app):
+    client = dev_app.test_client()
+    with responses.RequestsMock():  # the refusal comes before any request to the provider
+        start = client.post(
+            "/login/dev", data=login_form(client, REBOUND), headers={"Host": REBOUND}
+        )
+    assert start.status_code == 400
+    assert "open the site at http://127.0.0.1:5000/ to sign in with it" in start.get_data(
+        as_text=True
+    )
+
+
+def test_login_start_refuses_an_issuer_off_loopback(database_url, tmp_path, caplog):
+    issuer = "http://dev.example.test:5000/dev-idp"
+    app = create_app(dev_config(database_url, tmp_path, DEV_IDP_ISSUER=issuer))
+    assert f"issuer {issuer} is not a loopback address" in caplog.text
+    client = app.test_client()
+    with responses.RequestsMock():  # nothing may be fetched from it either
+        start = client.post("/login/dev", data=login_form(client, "localhost"))
+    assert start.status_code == 400
+    assert "Location" not in start.headers
+    assert f"set up at {issuer}, which is not a loopback address" in start.get_data(as_text=True)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_other_providers_start_at_any_name(app, client, fake_idp):
+    # Only the development provider's sign-in is held to loopback.
+    started = client.post(
+        "/login/google", data=login_form(client, REBOUND), headers={"Host": REBOUND}
+    )
+    assert started.status_code == 302
+    assert started.headers["Location"].startswith("https://accounts.google.com/")
