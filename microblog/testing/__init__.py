@@ -18,7 +18,8 @@ import responses
 from flask import Flask
 
 from .client import IsolatedClient, csrf_token
-from .fake_idp import FAULTS, FakeIdP, Person
+from .fake_idp import FAULTS, FakeIdP
+from .person import Person
 
 __all__ = ["FAULTS", "FakeIdP", "IsolatedClient", "Person", "csrf_token", "fake_idp"]
 

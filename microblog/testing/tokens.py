@@ -9,29 +9,15 @@ import json
 import secrets
 import time
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-if TYPE_CHECKING:
-    from ..providers import Provider
-    from .fake_idp import Person
+from ..identity.providers import Provider
+from .person import Person
 
 ATTACKER = "https://evil.example.com"
-
-
-def person_claims(person: Person) -> dict[str, Any]:
-    """The standard claims the fake provider tells about a person, in tokens and user info."""
-    claims = {
-        "sub": person.subject,
-        "email": person.email,
-        "email_verified": person.email_verified,
-        "name": person.name,
-    }
-    if person.picture:
-        claims["picture"] = person.picture
-    return claims
 
 
 def id_token_claims(
@@ -40,14 +26,14 @@ def id_token_claims(
     """The claims of an ID token for `person`, bent by any claim faults switched on."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        **person_claims(person),
+        **person.claims(),
         "iss": p.issuer,
         "aud": p.client_id,
         "iat": now,
         "exp": now + 300,
         "nonce": nonce,
     }
-    bent = {
+    bent: dict[str, dict[str, Any]] = {
         "wrong_iss": {"iss": ATTACKER},
         "google_short_iss": {"iss": "accounts.google.com"},
         "wrong_aud": {"aud": "someone-else"},
@@ -68,7 +54,7 @@ def sign_id_token(
     claims: dict[str, Any], key: RSAKey, faults: Collection[str], client_secret: str
 ) -> str:
     """Sign as the provider would, or as an attacker would for the signature faults."""
-    header = {"alg": "RS256", "kid": key.kid}
+    header: dict[str, Any] = {"alg": "RS256", "kid": key.kid}
     if "alg_none" in faults:
         return compact({"alg": "none"}, claims)
     if "alg_hs256" in faults:  # "signed" with our own client secret, as an attacker could
@@ -78,12 +64,14 @@ def sign_id_token(
         header = {**header, "kid": attacker.kid, "jwk": attacker.as_dict(private=False)}
         return jwt.encode(header, claims, attacker)
     if "bad_signature" in faults:  # the provider's key id, someone else's key
-        impostor = RSAKey.import_key({**new_key().as_dict(private=True), "kid": key.kid})
+        stolen_kid: dict[str, Any] = {**new_key().as_dict(private=True), "kid": key.kid}
+        impostor = RSAKey.import_key(stolen_kid)
         return jwt.encode(header, claims, impostor)
     return jwt.encode(header, claims, key)
 
 
 def new_key() -> RSAKey:
+    """A fresh RS256 signing key with a key id of its own."""
     return RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(4), "use": "sig"})
 
 
@@ -93,6 +81,7 @@ def s256(verifier: str) -> str:
 
 
 def b64(data: bytes) -> str:
+    """Base64url without padding, as JOSE writes it."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
