@@ -14,7 +14,7 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Every Python file we own: ruff (check and format), the layering contracts, and mypy.
-PY_SOURCES := microblog tests bench migrations run.py wsgi.py gunicorn.conf.py
+PY_SOURCES := microblog tests bench migrations lint stubs run.py wsgi.py gunicorn.conf.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)

@@ -21,8 +21,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, config)
     if proxies := app.config["TRUSTED_PROXIES"]:
         # Behind N reverse proxies, believe N hops of X-Forwarded-* so the callback URL
-        # we send to providers is the public https:// one.
-        app.wsgi_app = ProxyFix(
+        # we send to providers is the public https:// one. (Wrapping wsgi_app is how Flask and
+        # Werkzeug document adding middleware; mypy only sees a method being replaced.)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
             x_for=proxies,
             x_proto=proxies,

@@ -9,6 +9,7 @@ from .identity import all_providers
 
 
 def init_app(app: Flask) -> None:
+    """Add the operators' commands to `flask --app microblog`."""
     app.cli.add_command(providers_command)
 
 

@@ -32,6 +32,7 @@ CSRF_MESSAGE = (
 
 
 def init_app(app: Flask) -> None:
+    """Show every error in the site's layout, with a sentence that says what to do."""
     for code in PAGES.keys() - {500}:
         app.register_error_handler(code, show_error)
     app.register_error_handler(500, show_server_error)
@@ -44,7 +45,7 @@ def show_error(error: HTTPException) -> ResponseReturnValue:
         return error.response
     code = error.code or 500
     title, message = PAGES[code]
-    if code in PRECISE_CODES and error.description != type(error).description:
+    if code in PRECISE_CODES and error.description not in (None, type(error).description):
         message = error.description
     return render_error(error, title, message)
 
@@ -54,7 +55,7 @@ def show_csrf_error(error: CSRFError) -> tuple[str, int, list[tuple[str, str]]]:
     return render_error(error, "Please send that again", CSRF_MESSAGE)
 
 
-def show_server_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+def show_server_error(error: HTTPException) -> ResponseReturnValue:
     """Roll back the failed transaction, then show the 500 page."""
     # The session may hold half a change; the page (and the next request) must not use it.
     db.session.rollback()

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
 
 def utcnow() -> datetime:
+    """Now, timezone-aware UTC: the callable default of every timestamp column."""
     return datetime.now(UTC)
 
 
 def new_session_token() -> str:
+    """A fresh random token; replacing a user's makes their old cookies worthless."""
     return secrets.token_urlsafe(16)
 
 
@@ -47,7 +49,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Always lowercase a-z, 0-9 and _ (see nicknames.py), so uniqueness is case-insensitive.
+    # Always lowercase a-z, 0-9 and _ (nicknames.NICKNAME_RE), so uniqueness is case-insensitive.
     nickname: Mapped[str] = mapped_column(sa.String(24), unique=True)
     # The verified email that created the account, lowercased; unique so that two
     # simultaneous first sign-ins cannot create two accounts.

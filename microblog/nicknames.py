@@ -56,4 +56,5 @@ def free_nickname(base: str) -> str:
 
 
 def get_user_by_nickname(nickname: str) -> User | None:
+    """Find a user by nickname as typed in a URL, whatever its case."""
     return db.session.scalar(sa.select(User).where(User.nickname == nickname.lower()))

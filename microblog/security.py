@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import RequestLimit
+from flask_limiter import RequestLimit, RouteLimit
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from .extensions import limiter
 
@@ -53,6 +51,7 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    """Install the session interface, the log filter and the header hook on `app`."""
     app.session_interface = SessionInterface()
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, RedactSecrets) for f in werkzeug_log.filters):
@@ -78,7 +77,7 @@ def rate_limit(
     setting: str,
     per_user: bool = False,
     on_breach: Callable[[RequestLimit], Response | None] | None = None,
-) -> Callable[[Any], Any]:
+) -> RouteLimit:
     """Limit a view by the limit string in app.config[setting], per address or per user."""
     return limiter.limit(
         lambda: current_app.config[setting],

@@ -134,3 +134,15 @@ def test_callback_url_behind_a_proxy(database_url, proxies, callback):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_gunicorn_access_log_leaves_out_query_strings():
+    from pathlib import Path
+
+    settings = {}
+    exec((Path(__file__).parents[1] / "gunicorn.conf.py").read_text(), settings)
+    assert "%(U)s" in settings["access_log_format"]  # the path alone
+    assert (
+        "%(r)s" not in settings["access_log_format"]
+        and "%(q)s" not in settings["access_log_format"]
+    )

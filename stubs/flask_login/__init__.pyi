@@ -1,0 +1,53 @@
+# Types for the parts of Flask-Login 0.6 that microblog uses: the package ships none, and its
+# decorators would otherwise make every view they wrap untyped.
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import Flask
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+_Loader = TypeVar("_Loader", bound=Callable[[str], Any])
+
+class UserMixin:
+    __hash__ = object.__hash__
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_anonymous(self) -> bool: ...
+    def get_id(self) -> str: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __ne__(self, other: object) -> bool: ...
+
+class AnonymousUserMixin:
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_anonymous(self) -> bool: ...
+    def get_id(self) -> None: ...
+
+class LoginManager:
+    anonymous_user: type[AnonymousUserMixin]
+    login_view: str | None
+    login_message: str
+    login_message_category: str
+    def __init__(self, app: Flask | None = None, add_context_processor: bool = True) -> None: ...
+    def init_app(self, app: Flask, add_context_processor: bool = True) -> None: ...
+    def user_loader(self, callback: _Loader) -> _Loader: ...
+
+# A proxy to the signed-in user (whatever user_loader returns) or an anonymous user.
+current_user: Any
+
+def login_required(func: _View) -> _View: ...
+def login_user(
+    user: UserMixin,
+    remember: bool = False,
+    duration: timedelta | None = None,
+    force: bool = False,
+    fresh: bool = True,
+) -> bool: ...
+def logout_user() -> bool: ...
