@@ -123,8 +123,8 @@ def keep_sign_in_on_loopback() -> None:
         return
     if not is_loopback_url(idp.issuer):
         abort(400, f"The development provider is set up at {idp.issuer}, which is not a "
-                   "loopback address: set DEV_IDP_ISSUER to one, such as "
-                   "http://127.0.0.1:5000/dev-idp.")  # fmt: skip
+                   "loopback address: set DEV_IDP_ISSUER (or its issuer in providers.toml) "
+                   "to one, such as http://127.0.0.1:5000/dev-idp.")  # fmt: skip
     if not is_loopback_host(request.host):
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(idp.issuer))
         abort(400, f"The development provider works only on this machine's own address: "

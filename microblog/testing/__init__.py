@@ -7,6 +7,10 @@ in your conftest, the `fake_idp` fixture serves every provider in the app's prov
     def test_timeline(client, fake_idp):
         fake_idp.sign_in(client, email="ann@example.org", provider="google")
         assert client.get("/").status_code == 200
+
+PYTEST_DONT_REWRITE: a conftest may import from here before pytest loads the plugin (as
+README's does); pytest would then warn that it cannot rewrite this module's asserts, and
+under `filterwarnings = error` that warning fails the run. The kit's asserts say enough.
 """
 
 from __future__ import annotations
