@@ -45,7 +45,8 @@ def remember(
 
 
 def pop(state: str, name: str) -> dict[str, Any] | None:
-    attempts = session.get(ATTEMPTS_KEY, {})
+    """Take this browser's pending attempt with that state at that provider, if still valid."""
+    attempts: dict[str, dict[str, Any]] = session.get(ATTEMPTS_KEY, {})
     attempt = attempts.pop(state, None) if state else None
     session.modified = True
     if attempt is None or attempt["provider"] != name or attempt["at"] < time.time() - ATTEMPT_TTL:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.oidc.core import UserInfo
 from flask import current_app
 from joserfc import jws, jwt
 from joserfc.errors import InvalidKeyIdError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
-from .providers import GITHUB, OIDC, Provider, url_problem
+from .kinds import KINDS
+from .profiles import Profile, ProviderError, SignInError
+from .providers import Provider, url_problem
+
+__all__ = ["Profile", "ProviderClient", "ProviderError", "SignInError"]
 
 log = logging.getLogger(__name__)
 
@@ -23,45 +26,30 @@ log = logging.getLogger(__name__)
 KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
 
 
-class ProviderError(Exception):
-    """The provider answered something we must not accept; the message is for the log."""
-
-
-class SignInError(Exception):
-    """The sign-in cannot go on for a reason the user can act on; the message is for them."""
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Who the provider says signed in, whatever protocol it speaks."""
-
-    subject: str
-    email: str | None
-    email_verified: bool
-    name: str | None = None
-    picture: str | None = None
-
-
-class ProviderClient(FlaskOAuth2App):
+# Authlib ships no type information: this class is where our typed code meets it.
+class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
     """Authlib's Flask client with the issuer pinned and the ID token checked to the letter."""
 
-    provider: Provider  # set by providers.init_app right after registration
+    provider: Provider  # set by registry.init_app right after registration
+    _metadata_loaded: bool = False
+    _jwks: dict[str, Any] | None = None
     _keys_refetched_at: float = float("-inf")
 
     def load_server_metadata(self) -> dict[str, Any]:
         """Fetch discovery once per process, refusing a document for another issuer."""
-        if self._server_metadata_url and "_loaded_at" not in self.server_metadata:
-            with self._get_session() as session:
-                resp = session.request("GET", self._server_metadata_url, withhold_token=True)
-                resp.raise_for_status()
-                metadata = resp.json()
-            check_metadata(self.provider, metadata)
-            metadata["_loaded_at"] = time.time()
-            self.server_metadata.update(metadata)
-        return self.server_metadata
+        url = self.provider.server_metadata_url
+        if url and not self._metadata_loaded:
+            document = self._fetch_document(url)
+            check_metadata(self.provider, document)
+            self.server_metadata.update(document)
+            self._metadata_loaded = True
+        metadata: dict[str, Any] = self.server_metadata
+        return metadata
 
     def fetch_jwk_set(self, force: bool = False) -> dict[str, Any]:
         """Return the provider's keys; a forced re-fetch (unknown kid) at most once a minute."""
+        if self._jwks is not None and not force:
+            return self._jwks
         if force:
             now = time.monotonic()
             interval = current_app.config["JWKS_REFETCH_INTERVAL"]
@@ -70,11 +58,25 @@ class ProviderClient(FlaskOAuth2App):
                     "ID token signed with an unknown key id (keys fetched recently)"
                 )
             self._keys_refetched_at = now
-        keys = super().fetch_jwk_set(force=force)
+        keys = self._fetch_document(self.load_server_metadata()["jwks_uri"])
         if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
-            self.server_metadata.pop("jwks", None)
             raise ProviderError("the key set is not a JSON object with a 'keys' list")
+        self._jwks = keys
         return keys
+
+    def _fetch_document(self, url: str) -> Any:
+        """GET a public JSON document with the session class and timeout of every other call."""
+        with self.client_cls(**self.client_kwargs) as session:
+            resp = session.get(url, withhold_token=True)
+            resp.raise_for_status()
+            return _json_of(resp, url)
+
+    def fetch_access_token(self, redirect_uri: str | None = None, **kwargs: Any) -> Any:
+        """Trade the code for tokens; an answer that is no JSON object is the provider's fault."""
+        try:
+            return super().fetch_access_token(redirect_uri, **kwargs)
+        except ValueError as exc:  # Authlib's (and requests') word for HTML or a JSON list
+            raise ProviderError(f"the token endpoint answered no token: {exc}") from None
 
     def parse_id_token(self, token: dict[str, Any], nonce: str, **_: Any) -> UserInfo:
         """Verify the ID token: our algorithms, our keys, our issuer, our audience, our nonce."""
@@ -96,7 +98,8 @@ class ProviderClient(FlaskOAuth2App):
         return UserInfo(decoded.claims)
 
     def _key_set(self, force: bool = False) -> KeySet:
-        return KeySet.import_key_set(self.fetch_jwk_set(force=force))  # type: ignore[arg-type]
+        # fetch_jwk_set checked the shape: a JSON object with a "keys" list.
+        return KeySet.import_key_set(cast(KeySetSerialization, self.fetch_jwk_set(force=force)))
 
     def check_response_issuer(self, iss: str | None) -> None:
         """Refuse an RFC 9207 `iss` on the authorization response that is not our issuer."""
@@ -106,54 +109,17 @@ class ProviderClient(FlaskOAuth2App):
     def fetch_profile(self, token: dict[str, Any]) -> Profile:
         """Return the signed-in person's profile from the token and the provider's API."""
         p = self.provider
-        if p.kind == OIDC:
-            profile = self._oidc_profile(token)
-        elif p.kind == GITHUB:
-            profile = self._github_profile(token)
-        else:
-            profile = self._oauth2_profile(token)
+        profile = KINDS[p.kind].fetch_profile(self, token)
         if p.trust_email and profile.email and not profile.email_verified:
             # The operator vouches that this provider verifies every address it hands out.
             profile = Profile(profile.subject, profile.email, True, profile.name, profile.picture)
         return profile
 
-    def _oidc_profile(self, token: dict[str, Any]) -> Profile:
-        claims = token.get("userinfo")
-        if claims is None:
-            raise ProviderError("the token response carried no ID token")
-        claims = dict(claims)
-        endpoint = self.load_server_metadata().get("userinfo_endpoint")
-        if endpoint:
-            info = self._get_json(endpoint, token)
-            if info.get("sub") != claims["sub"]:
-                raise ProviderError("userinfo sub differs from the ID token's")
-            claims = {**info, **claims}  # the signed ID token wins where both speak
-        return _profile(claims.get("sub"), claims)
-
-    def _github_profile(self, token: dict[str, Any]) -> Profile:
-        user = self._get_json("user", token)
-        emails = self._get_json("user/emails", token, expect=list)
-        primary = next((e for e in emails if isinstance(e, dict) and e.get("primary")), {})
-        return _profile(
-            user.get("id"),
-            {
-                "email": primary.get("email"),
-                "email_verified": primary.get("verified") is True,
-                "name": user.get("name") or user.get("login"),
-                "picture": user.get("avatar_url"),
-            },
-        )
-
-    def _oauth2_profile(self, token: dict[str, Any]) -> Profile:
-        data = self._get_json(self.provider.userinfo_url, token)
-        data.setdefault("name", data.get("preferred_username") or data.get("login"))
-        data.setdefault("picture", data.get("avatar_url"))
-        return _profile(data.get("sub", data.get("id")), data)
-
-    def _get_json(self, url: str, token: dict[str, Any], expect: type = dict) -> Any:
+    def get_json(self, url: str, token: dict[str, Any], expect: type = dict) -> Any:
+        """GET url with the access token; return its JSON if it is an `expect`."""
         resp = self.get(url, token=token)
         resp.raise_for_status()
-        data = resp.json()
+        data = _json_of(resp, url)
         if not isinstance(data, expect):
             raise ProviderError(
                 f"{url} answered a JSON {type(data).__name__}, not a {expect.__name__}"
@@ -161,24 +127,11 @@ class ProviderClient(FlaskOAuth2App):
         return data
 
 
-def _profile(subject: Any, claims: dict[str, Any]) -> Profile:
-    if isinstance(subject, int) and not isinstance(subject, bool):
-        subject = str(subject)
-    if not isinstance(subject, str) or not subject or len(subject) > 255:
-        raise ProviderError("the provider gave no usable subject identifier")
-    email = claims.get("email")
-    email = email.strip().lower() if isinstance(email, str) and "@" in email else None
-    name, picture = claims.get("name"), claims.get("picture")
-    return Profile(
-        subject=subject,
-        email=email,
-        # Some providers send the string "true"; anything else is "not verified".
-        email_verified=claims.get("email_verified") in (True, "true"),
-        name=name[:100] if isinstance(name, str) else None,
-        picture=picture
-        if isinstance(picture, str) and picture.startswith("https://") and len(picture) <= 2048
-        else None,
-    )
+def _json_of(resp: Any, url: str) -> Any:
+    try:
+        return resp.json()
+    except ValueError:  # HTML from a proxy or a maintenance page
+        raise ProviderError(f"{url} did not answer JSON") from None
 
 
 def check_metadata(p: Provider, metadata: Any) -> None:

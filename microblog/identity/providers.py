@@ -13,11 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import ConfigError
+from .kinds import GitHub, OAuth2, OpenIDConnect, kind_for
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-OIDC, GITHUB, OAUTH2 = "oidc", "github", "oauth2"
-GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
+# The kinds' names, as Provider.kind holds them (kinds.KINDS maps them to their objects).
+OIDC, GITHUB, OAUTH2 = OpenIDConnect.name, GitHub.name, OAuth2.name
 # Asymmetric algorithms only: "none" and HMAC (keyed with our own client secret) never verify.
 SAFE_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -77,7 +78,7 @@ class Provider:
 
     name: str
     title: str
-    kind: str  # OIDC, GITHUB or OAUTH2
+    kind: str  # OIDC, GITHUB or OAUTH2: a key of kinds.KINDS
     client_id: str
     client_secret: str
     scope: str
@@ -132,6 +133,35 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
     where = f"{path}: [providers.{name}]"
     if not NAME_RE.match(name):
         raise ConfigError(f"{where}: the name may hold only lowercase letters, digits and '-'")
+    _check_types(where, table)
+    preset, values = _with_preset(where, table)
+    missing_vars = _substitute_all(values, environ)
+    _check_urls(where, preset, values)
+    algorithms = _algorithms(where, values)
+    kind = kind_for(where, preset, values)
+    endpoints = kind.endpoints(where, preset, values)
+    scope = values.get("scope", kind.default_scope)
+    if problem := kind.scope_problem(scope):
+        raise ConfigError(f"{where} scope: {problem}")
+    _check_credentials(where, preset, values, missing_vars)
+    return Provider(
+        name=name,
+        title=values.get("title") or name,
+        kind=kind.name,
+        preset=preset,
+        client_id=values.get("client_id", ""),
+        client_secret=values.get("client_secret", ""),
+        scope=scope,
+        trust_email=values.get("trust_email", False),
+        link_by_email=values.get("link_by_email", True),
+        algorithms=algorithms,
+        disabled_reason=_disabled_reason(values, missing_vars),
+        **endpoints,
+    )
+
+
+def _check_types(where: str, table: Any) -> None:
+    """Refuse a table that is not one, an unknown key, or a value of the wrong type."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
     for key, value in table.items():
@@ -146,21 +176,35 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
         if not isinstance(value, expected):
             raise ConfigError(f"{where} {key}: must be a {expected.__name__}, not {value!r}")
 
+
+def _with_preset(where: str, table: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """Return the preset's name and its values overridden by the table's own."""
     preset = table.get("preset")
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"{where} preset: {preset!r} is not one of {', '.join(PRESETS)}")
-    values = {**PRESETS.get(preset or "", {}), **table}
+    return preset, {**PRESETS.get(preset or "", {}), **table}
 
-    missing_vars: list[str] = []
+
+def _substitute_all(values: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """Replace each ${VAR} in the string values; return the variables that are not set."""
+    missing: list[str] = []
     for key in [k for k in values if k in STRING_KEYS]:
-        values[key] = _substitute(values[key], environ, missing_vars)
+        values[key] = _substitute(values[key], environ, missing)
+    return missing
 
+
+def _check_urls(where: str, preset: str | None, values: dict[str, Any]) -> None:
+    """Refuse an endpoint that is not https (or http on a loopback host)."""
     for key in URL_KEYS:
+        # The development provider's issuer is filled in at start-up (registry._dev_provider).
         if key in values and not (key == "issuer" and preset == "dev"):
             problem = url_problem(values[key])
             if problem:
                 raise ConfigError(f"{where} {key}: {problem}")
 
+
+def _algorithms(where: str, values: dict[str, Any]) -> tuple[str, ...]:
+    """Return the ID token algorithms to accept: asymmetric ones only, at least one."""
     algorithms = tuple(values.get("algorithms", DEFAULT_ALGORITHMS))
     for alg in algorithms:
         if alg not in SAFE_ALGORITHMS:
@@ -169,78 +213,30 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
             )
     if not algorithms:
         raise ConfigError(f"{where} algorithms: list at least one algorithm")
+    return algorithms
 
-    kind, endpoints = _endpoints(where, preset, values)
-    scope = values.get("scope", "openid email profile" if kind == OIDC else "")
-    if kind == OIDC and "openid" not in scope.split():
-        raise ConfigError(f"{where} scope: an OpenID Connect provider needs 'openid' in its scope")
-    if preset != "dev":
-        for key in ("client_id", "client_secret"):
-            if key not in values and not missing_vars:
-                raise ConfigError(
-                    f'{where} {key}: missing (use "${{VAR}}" to read it from the environment)'
-                )
 
-    disabled = None
+def _check_credentials(
+    where: str, preset: str | None, values: dict[str, Any], missing_vars: list[str]
+) -> None:
+    """Require client credentials, unless a missing variable already turns the provider off."""
+    if preset == "dev" or missing_vars:
+        return
+    for key in ("client_id", "client_secret"):
+        if key not in values:
+            raise ConfigError(
+                f'{where} {key}: missing (use "${{VAR}}" to read it from the environment)'
+            )
+
+
+def _disabled_reason(values: dict[str, Any], missing_vars: list[str]) -> str | None:
+    """Say why the provider is off, or return None if it is ready."""
     if not values.get("enabled", True):
-        disabled = "disabled in providers.toml (enabled = false)"
-    elif missing_vars:
+        return "disabled in providers.toml (enabled = false)"
+    if missing_vars:
         plural = "s are" if len(missing_vars) > 1 else " is"
-        disabled = f"environment variable{plural} not set: {', '.join(missing_vars)}"
-    return Provider(
-        name=name,
-        title=values.get("title") or name,
-        kind=kind,
-        preset=preset,
-        client_id=values.get("client_id", ""),
-        client_secret=values.get("client_secret", ""),
-        scope=scope,
-        trust_email=values.get("trust_email", False),
-        link_by_email=values.get("link_by_email", True),
-        algorithms=algorithms,
-        disabled_reason=disabled,
-        **endpoints,
-    )
-
-
-def _endpoints(
-    where: str, preset: str | None, values: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
-    """Decide the provider's kind and its endpoint URLs."""
-    if preset == "github":
-        base = values["base_url"].rstrip("/")
-        api = "https://api.github.com/" if base == "https://github.com" else f"{base}/api/v3/"
-        return GITHUB, {
-            "authorize_url": values.get("authorize_url", f"{base}/login/oauth/authorize"),
-            "token_url": values.get("token_url", f"{base}/login/oauth/access_token"),
-            "api_base_url": api,
-        }
-    if "base_url" in values:
-        raise ConfigError(f"{where} base_url: only the github preset takes base_url")
-    issuer, metadata_url = values.get("issuer"), values.get("server_metadata_url")
-    if issuer or metadata_url or preset == "dev":
-        suffix = "/.well-known/openid-configuration"
-        if not issuer and metadata_url:
-            if not metadata_url.endswith(suffix):
-                raise ConfigError(
-                    f"{where} issuer: missing; needed when server_metadata_url "
-                    f"does not end in {suffix}"
-                )
-            issuer = metadata_url[: -len(suffix)]
-        accepted = GOOGLE_ISSUERS if preset == "google" and issuer == GOOGLE_ISSUERS[0] else ()
-        return OIDC, {
-            "issuer": issuer,
-            "server_metadata_url": metadata_url or (issuer and issuer.rstrip("/") + suffix),
-            "accepted_issuers": accepted or ((issuer,) if issuer else ()),
-        }
-    needed = ("authorize_url", "token_url", "userinfo_url")
-    if all(values.get(k) for k in needed):
-        return OAUTH2, {k: values[k] for k in needed}
-    absent = next(k for k in needed if not values.get(k))
-    raise ConfigError(
-        f"{where} {absent}: missing; give an issuer (OpenID Connect), a preset, "
-        "or authorize_url + token_url + userinfo_url (plain OAuth 2)"
-    )
+        return f"environment variable{plural} not set: {', '.join(missing_vars)}"
+    return None
 
 
 def _substitute(value: str, environ: Mapping[str, str], missing: list[str]) -> str:

@@ -6,14 +6,14 @@ import hashlib
 import hmac
 import logging
 from dataclasses import replace
-from typing import Any
 
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
 from ..config import ConfigError
 from .client import ProviderClient
-from .providers import OIDC, Provider, load_providers
+from .kinds import KINDS
+from .providers import Provider, load_providers
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,7 @@ def init_app(app: Flask) -> None:
                 p.name,
                 client_id=p.client_id,
                 client_secret=p.client_secret,
-                server_metadata_url=p.server_metadata_url,
-                authorize_url=p.authorize_url if p.kind != OIDC else None,
-                access_token_url=p.token_url if p.kind != OIDC else None,
-                api_base_url=p.api_base_url,
+                **KINDS[p.kind].registration(p),
                 client_kwargs={**client_kwargs, "scope": p.scope},
                 client_cls=ProviderClient,
             )
@@ -88,9 +85,11 @@ def get_provider(name: str) -> Provider | None:
     return p if p is not None and p.ready else None
 
 
-def get_client(name: str) -> Any:
+def get_client(name: str) -> ProviderClient:
     """Return the Authlib client registered for a ready provider."""
-    return current_app.extensions["authlib.integrations.flask_client"].create_client(name)
+    oauth = current_app.extensions["authlib.integrations.flask_client"]
+    client: ProviderClient = oauth.create_client(name)
+    return client
 
 
 def provider_title(name: str) -> str:

@@ -16,9 +16,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
 
 
-@login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Load the user a session or remember cookie names, if its session token is current."""
     raw_id, _, token = user_id.partition(":")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
@@ -22,15 +23,9 @@ from .registry import all_providers, get_client, get_provider, provider_title
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
-# What the callback catches: everything a provider, its network or its answer can throw.
-SIGN_IN_FAILURES = (
-    OAuthError,
-    requests.RequestException,
-    ProviderError,
-    SignInError,
-    JoseError,
-    ValueError,
-)
+# What a call to the provider may throw: its refusals, its network, answers we refuse.
+# Nothing of our own: a bug in our code is a 500 with a traceback in the log, not a flash.
+PROVIDER_FAILURES = (OAuthError, requests.RequestException, ProviderError, JoseError)
 
 
 def init_app(app: Flask) -> None:
@@ -63,7 +58,7 @@ def start(name: str) -> Response:
     redirect_uri = url_for("auth.callback", name=name, _external=True)
     try:
         rv = client.create_authorization_url(redirect_uri)
-    except SIGN_IN_FAILURES as exc:  # discovery failed: the provider is down or misconfigured
+    except PROVIDER_FAILURES as exc:  # discovery failed: the provider is down or misconfigured
         return _failed(provider, exc, next_url)
     client.save_authorize_data(redirect_uri=redirect_uri, **rv)
     attempts.remember(rv["state"], name, bool(request.form.get("remember_me")), next_url, link_to)
@@ -71,7 +66,8 @@ def start(name: str) -> Response:
 
 
 @bp.route("/auth/<name>/callback", methods=["GET", "POST"])
-@csrf.exempt  # `state` is this request's CSRF protection
+# Flask-WTF and Flask-Login are untyped: their decorators are where types stop.
+@csrf.exempt  # type: ignore[untyped-decorator]  # `state` is this request's CSRF protection
 @rate_limit("CALLBACK_RATE_LIMIT")
 def callback(name: str) -> Response:
     """Finish the sign-in: verify the provider's answer, find the user, start the session."""
@@ -84,27 +80,38 @@ def callback(name: str) -> Response:
 def _finish_sign_in(provider: Provider) -> Response:
     name = provider.name
     state = request.values.get("state", "")
-    attempt = attempts.pop(state, name)
-    next_url = attempt["next"] if attempt else None
+    pending = attempts.pop(state, name)
+    next_url = pending["next"] if pending else None
+    back_to = "views.settings" if pending and pending.get("link_to") is not None else None
     try:
-        if error := request.values.get("error"):  # before state: a denial may come without one
-            raise OAuthError(error=error, description=request.values.get("error_description"))
-        if attempt is None:
-            raise MismatchingStateError()
-        client = get_client(name)
-        client.check_response_issuer(request.values.get("iss"))
-        token = client.authorize_access_token()
-        profile = client.fetch_profile(token)
-        if attempt.get("link_to") is not None:
+        attempt = _answered(pending)
+        profile = _verified_profile(provider)
+        if attempt["link_to"] is not None:
             return _link(provider, profile, attempt["link_to"])
         user = accounts.sign_in(provider, profile, request.remote_addr)
-    except SIGN_IN_FAILURES as exc:
+    except (*PROVIDER_FAILURES, SignInError) as exc:
         attempts.forget_authlib_state(name, state)
-        linking = attempt is not None and attempt.get("link_to") is not None
-        return _failed(provider, exc, next_url, back_to="views.settings" if linking else None)
+        return _failed(provider, exc, next_url, back_to=back_to)
     attempts.renew_session()
     login_user(user, remember=attempt["remember"])
     return redirect(next_url or url_for("views.index"))
+
+
+def _answered(attempt: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the attempt this callback answers, unless the provider sent an error."""
+    if error := request.values.get("error"):  # before state: a denial may come without one
+        raise OAuthError(error=error, description=request.values.get("error_description"))
+    if attempt is None:
+        raise MismatchingStateError()
+    return attempt
+
+
+def _verified_profile(provider: Provider) -> Profile:
+    """Check the provider's answer, trade its code for tokens, and read the profile."""
+    client = get_client(provider.name)
+    client.check_response_issuer(request.values.get("iss"))
+    token = client.authorize_access_token()
+    return client.fetch_profile(token)
 
 
 def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
@@ -117,7 +124,7 @@ def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
 
 
 @bp.post("/settings/identities/<int:identity_id>/unlink")
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 def unlink(identity_id: int) -> Response:
     """Remove one way to sign in, never the last one."""
     try:

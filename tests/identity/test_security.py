@@ -87,6 +87,30 @@ def test_unknown_key_ids_refetch_the_keys_at_most_once_a_minute(client, fake_idp
     assert count_users() == 1
 
 
+def test_every_provider_request_uses_the_clients_session_class_and_timeout(
+    app, client, fake_idp, monkeypatch
+):
+    from authlib.integrations.requests_client import OAuth2Session
+
+    seen = []
+
+    class Recording(OAuth2Session):
+        def request(self, method, url, *args, **kwargs):
+            seen.append((method, url, kwargs.get("timeout", self.default_timeout)))
+            return super().request(method, url, *args, **kwargs)
+
+    monkeypatch.setattr(clients.ProviderClient, "client_cls", Recording)
+    assert fake_idp.sign_in(client).headers["Location"] == "/"
+    timeout = app.config["OAUTH_TIMEOUT"]
+    issuer = "https://accounts.google.com"
+    assert seen == [
+        ("GET", f"{issuer}/.well-known/openid-configuration", timeout),
+        ("POST", f"{issuer}/token", timeout),
+        ("GET", f"{issuer}/jwks", timeout),
+        ("GET", f"{issuer}/userinfo", timeout),
+    ]
+
+
 # --- sessions --------------------------------------------------------------------------
 
 

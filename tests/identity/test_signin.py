@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import responses
 import sqlalchemy as sa
 
 from microblog.extensions import db
@@ -270,6 +271,14 @@ def test_bad_discovery_stops_before_the_user_leaves(client, fake_idp, fault):
     assert "Company SSO" in flashes(client)
 
 
+def test_discovery_that_is_not_a_json_object_is_refused(client, fake_idp):
+    url = "https://sso.example.com/realms/main/.well-known/openid-configuration"
+    fake_idp.rsps.replace(responses.GET, url, json=["not", "an", "object"])
+    resp = fake_idp.start(client, "company", next="/explore")
+    assert resp.headers["Location"] == "/login?next=/explore"
+    assert "could not verify the answer from Company SSO" in flashes(client)
+
+
 def test_the_next_attempt_succeeds_once_the_provider_recovers(client, fake_idp):
     fake_idp.fail("discovery_down")
     fake_idp.sign_in(client, provider="company")
@@ -395,3 +404,23 @@ def test_linking_an_identity_of_another_account_changes_nothing(app, fake_idp):
     assert [i.provider for i in owner_user.identities] == ["github"]
     assert [i.provider for i in other_user.identities] == ["google"]
     assert signed_in_as(other) == other_user.nickname
+
+
+@pytest.mark.parametrize("bug", [ValueError("naive datetime"), KeyError("user_id")])
+def test_a_bug_in_our_sign_in_code_is_a_500_with_a_traceback(
+    app, client, fake_idp, monkeypatch, caplog, bug
+):
+    from microblog.identity import accounts
+
+    def broken_sign_in(*args, **kwargs):
+        raise bug
+
+    monkeypatch.setattr(accounts, "sign_in", broken_sign_in)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the 500 page, not a raise
+    resp = fake_idp.sign_in(client, provider="google")
+    assert resp.status_code == 500
+    assert "Something went wrong" in resp.get_data(as_text=True)
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert record.levelname == "ERROR" and record.exc_info[1] is bug
+    assert "could not verify" not in flashes(client)
+    assert signed_in_as(client) is None
