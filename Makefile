@@ -1,14 +1,21 @@
-# The two commands: `make run` and `make test`. Each sets up .venv first.
+# The two commands: `make run` and `make test`. Each sets up .venv first, as do the others.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint db-upgrade providers bench clean
 
-run: $(STAMP)
-	MICROBLOG_ENV=development $(BIN)/flask --app microblog db upgrade
+run: db-upgrade
 	$(BIN)/python run.py
+
+# The database named by DATABASE_URL (default: instance/microblog.sqlite), migrated.
+db-upgrade: $(STAMP)
+	$(BIN)/flask --app microblog db upgrade
+
+# Each provider's status and callback URL, e.g. make providers BASE_URL=https://blog.example.com
+providers: $(STAMP)
+	$(BIN)/flask --app microblog providers $(if $(BASE_URL),--base-url $(BASE_URL))
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

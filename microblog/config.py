@@ -9,7 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
+from flask.cli import ScriptInfo
 
 SECRET_KEY_FILE = "secret_key"
 
@@ -27,6 +29,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     env = os.environ
     app.config.from_mapping(
         MICROBLOG_ENV=env.get("MICROBLOG_ENV", "production"),
+        SERVES_REQUESTS=serves_requests(),
         SQLALCHEMY_DATABASE_URI=database_url(env.get("DATABASE_URL")),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MICROBLOG_PROVIDERS=env.get(
@@ -66,6 +69,18 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         app.config.from_mapping(overrides)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = env.get("SECRET_KEY") or load_secret_key(app.instance_path)
+
+
+def serves_requests() -> bool:
+    """False only while the `flask` command loads the app for a command that serves no one.
+
+    `flask db upgrade`, `flask providers`, `flask shell` and the listing of commands load the
+    app to run one task; `flask run`, gunicorn (wsgi.py) and run.py load it to answer requests.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.find_object(ScriptInfo) is None:
+        return True
+    return ctx.info_name == "run"
 
 
 def database_url(value: str | None) -> str:

@@ -14,9 +14,14 @@ from microblog import create_app
 from microblog.extensions import db
 from microblog.models import User
 
-from .helpers import POSTGRES_URL, base_config, need
+from .helpers import base_config, need, postgres
 
 pytest_plugins = ["microblog.testing"]
+
+
+def pytest_report_header() -> str:
+    url, how = postgres()
+    return f"postgresql: {url} ({how})" if url else f"postgresql: not used: {how}"
 
 
 def migrate_to(url: str) -> None:
@@ -37,16 +42,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_schema_url() -> str:
     """A migrated schema of its own in the test PostgreSQL database, dropped at the end."""
-    need(bool(POSTGRES_URL), "PostgreSQL tests need MICROBLOG_TEST_POSTGRES_URL")
+    server_url, how = postgres()
+    need(server_url is not None, how)
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
+    admin = sa.create_engine(server_url)
     try:
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.OperationalError as exc:
-        need(False, f"PostgreSQL at MICROBLOG_TEST_POSTGRES_URL is unreachable: {exc.orig}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+        need(False, f"PostgreSQL at {server_url} ({how}) is unreachable: {exc.orig}")
+    sep = "&" if "?" in server_url else "?"
+    url = f"{server_url}{sep}options=-csearch_path%3D{schema}"
     try:
         migrate_to(url)
         yield url

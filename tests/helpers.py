@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-POSTGRES_URL = os.environ.get("MICROBLOG_TEST_POSTGRES_URL")
 # CI sets this: a test that would skip for want of a browser or a database fails instead.
 STRICT = os.environ.get("MICROBLOG_TEST_STRICT") == "1"
 TEST_PROVIDERS = Path(__file__).parent / "providers.test.toml"
+# Where `make test` looks for PostgreSQL when MICROBLOG_TEST_POSTGRES_URL is not set.
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_OFF = ("", "none", "off")
 
 
 def need(condition: bool, reason: str) -> None:
@@ -19,6 +23,38 @@ def need(condition: bool, reason: str) -> None:
         if STRICT:
             pytest.fail(f"{reason} (MICROBLOG_TEST_STRICT=1 forbids skipping)")
         pytest.skip(reason)
+
+
+@functools.cache
+def postgres() -> tuple[str | None, str]:
+    """The PostgreSQL URL the tests use and how it was chosen, or None and why there is none."""
+    configured = os.environ.get("MICROBLOG_TEST_POSTGRES_URL")
+    if configured is not None and configured.strip().lower() in POSTGRES_OFF:
+        return None, f"PostgreSQL tests are off (MICROBLOG_TEST_POSTGRES_URL={configured!r})"
+    if configured is not None:
+        return configured, "from MICROBLOG_TEST_POSTGRES_URL"
+    problem = connect_problem(DEFAULT_POSTGRES_URL)
+    if problem is None:
+        return DEFAULT_POSTGRES_URL, "found at the default address"
+    return None, (
+        f"no PostgreSQL at {DEFAULT_POSTGRES_URL} ({problem}); set MICROBLOG_TEST_POSTGRES_URL "
+        "to use another one"
+    )
+
+
+def connect_problem(url: str, timeout: int = 2) -> str | None:
+    """Try one connection to `url`; return why it failed, or None if it worked."""
+    engine = sa.create_engine(
+        url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": timeout}
+    )
+    try:
+        with engine.connect():
+            return None
+    except sa.exc.DBAPIError as exc:
+        lines = str(exc.orig).strip().splitlines()
+        return lines[0] if lines else type(exc.orig).__name__
+    finally:
+        engine.dispose()
 
 
 def base_config(database_url: str, **overrides: object) -> dict[str, object]:
@@ -34,8 +70,27 @@ def base_config(database_url: str, **overrides: object) -> dict[str, object]:
     }
 
 
+def hidden_fields(html: str) -> dict[str, str]:
+    """The hidden inputs of a page's forms: the one form parser, the kit's (imported late so
+    pytest can rewrite the kit, a plugin, before anything imports it)."""
+    from microblog.testing.client import hidden_fields as parse
+
+    return parse(html)
+
+
 def csrf_token(client, path: str = "/login") -> str:
-    """Read a page's CSRF token (the kit's helper, imported late so pytest can rewrite it)."""
+    """Read a page's CSRF token (the kit's helper, imported late for the same reason)."""
     from microblog.testing import csrf_token as read_token
 
     return read_token(client, path)
+
+
+def sign_in_as(client, user):
+    """Sign `client` in as `user` the way Flask-Login records it, with no provider round trip.
+
+    For tests about pages; signing in itself is tested through the real views (tests/identity).
+    """
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return user

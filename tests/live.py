@@ -16,11 +16,10 @@ import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -28,7 +27,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 from authlib.deprecate import AuthlibDeprecationWarning
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from tests.helpers import hidden_fields
 
 with warnings.catch_warnings():
     # oidc-provider-mock imports the deprecated `authlib.jose` at import time; nothing we can
@@ -49,6 +50,44 @@ MOCK_WARNINGS = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWar
 # --- A WSGI app on a loopback port ------------------------------------------------------------
 
 
+# Where LiveServer keeps each request's response body, in that request's WSGI environ.
+BODY_KEY = "tests.live.body"
+
+
+class ClosingRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, closing the response body however the request ended.
+
+    When a client drops the connection mid-response, Werkzeug's handler can raise on the dead
+    socket before it closes the body: a static file stays open until the garbage collector
+    finds it, and its ResourceWarning then fails whichever test is running.
+    """
+
+    def run_wsgi(self) -> None:
+        try:
+            super().run_wsgi()
+        finally:
+            environ = getattr(self, "environ", None) or {}
+            if (body := environ.pop(BODY_KEY, None)) is not None:
+                body.close()
+
+
+class _Body:
+    """A response body that passes on the first close() only (Werkzeug may close it too)."""
+
+    def __init__(self, body: Iterable[bytes]):
+        self._body = body
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if hasattr(self._body, "close"):
+                self._body.close()
+
+
 class LiveServer:
     """A threaded Werkzeug server on 127.0.0.1 and a free port, serving whatever `app` is now.
 
@@ -58,7 +97,9 @@ class LiveServer:
 
     def __init__(self, app: Any = None):
         self.app = app
-        self._server = make_server("127.0.0.1", 0, self._dispatch, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", 0, self._dispatch, threaded=True, request_handler=ClosingRequestHandler
+        )
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
@@ -67,7 +108,8 @@ class LiveServer:
 
     def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:
         assert self.app is not None, "LiveServer.app is not set"
-        return self.app(environ, start_response)
+        body = environ[BODY_KEY] = _Body(self.app(environ, start_response))
+        return body
 
     def __enter__(self) -> LiveServer:
         self._thread.start()
@@ -147,24 +189,6 @@ def run_mock_idp() -> Iterator[MockIdP]:
 # --- A browser made of requests.Session -------------------------------------------------------
 
 
-class _Forms(HTMLParser):
-    """The hidden inputs of a page, as a browser would submit them."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.hidden: dict[str, str] = {}
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "input" and a.get("type") == "hidden" and a.get("name"):
-            self.hidden[a["name"] or ""] = a.get("value") or ""
-
-
-def hidden_fields(html: str) -> dict[str, str]:
-    return _Forms(html).hidden
-
-
 class Visitor:
     """One person's browser on the site: a requests.Session that follows real redirects."""
 
@@ -236,6 +260,20 @@ def statuses(response: requests.Response) -> list[int]:
 def query_param(url: str, name: str) -> str | None:
     values = parse_qs(urlsplit(url).query).get(name)
     return values[0] if values else None
+
+
+def file_name(text: str) -> str:
+    """`text` as one file name: a page path or a test id never makes a folder of its own."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "-"
+
+
+def save_screenshots(output: Path, test_id: str, shots: list[tuple[str, bytes]]) -> Path:
+    """Write a failed test's screenshots, in the order taken, to one folder under `output`."""
+    folder = output / file_name(test_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (name, png) in enumerate(shots, 1):
+        (folder / f"{i:02d}-{file_name(name)}.png").write_bytes(png)
+    return folder
 
 
 # --- gunicorn ---------------------------------------------------------------------------------

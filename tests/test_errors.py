@@ -7,6 +7,7 @@ from werkzeug.exceptions import TooManyRequests
 from microblog.errors import CSRF_MESSAGE, PAGES
 from microblog.extensions import db
 from microblog.models import User
+from tests.helpers import sign_in_as
 
 
 @pytest.fixture
@@ -33,12 +34,6 @@ def failing(app):
     app.add_url_rule("/crash", view_func=crash)
     app.add_url_rule("/precise", view_func=lambda: abort(404, "No such thing, precisely."))
     return app
-
-
-def sign_in(client, user):
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 def in_layout(html):
@@ -83,7 +78,7 @@ def test_429_keeps_its_retry_after_header(client, failing):
 
 
 def test_500_rolls_back_and_shows_the_page(client, failing, make_user):
-    sign_in(client, make_user("alice"))
+    sign_in_as(client, make_user("alice"))
     response = client.get("/crash")
     assert response.status_code == 500
     html = response.get_data(as_text=True)
@@ -108,6 +103,6 @@ def test_csrf_failure_is_a_friendly_400(client):
 
 
 def test_error_page_shows_who_is_signed_in(client, make_user):
-    sign_in(client, make_user("alice"))
+    sign_in_as(client, make_user("alice"))
     html = client.get("/no/such/page").get_data(as_text=True)
     assert '<a href="/u/alice">alice</a>' in html

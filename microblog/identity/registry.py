@@ -16,6 +16,7 @@ from .kinds import KINDS
 from .providers import Provider, load_providers
 
 log = logging.getLogger(__name__)
+DEV_ONLY = "development only (MICROBLOG_ENV=development)"
 
 
 def init_app(app: Flask) -> None:
@@ -24,14 +25,17 @@ def init_app(app: Flask) -> None:
     development = app.config["MICROBLOG_ENV"] == "development"
     for i, p in enumerate(providers):
         if p.preset == "dev" and p.ready:
-            if not development:
+            if development:
+                providers[i] = _dev_provider(app, p)
+            elif app.config["SERVES_REQUESTS"]:
                 raise ConfigError(
                     f"{app.config['MICROBLOG_PROVIDERS']}: [providers.{p.name}] preset: the "
                     "development provider lets anyone sign in as anyone, so it only runs with "
                     "MICROBLOG_ENV=development (as `make run` sets); remove it or set "
                     "enabled = false"
                 )
-            providers[i] = _dev_provider(app, p)
+            else:  # `flask db upgrade`, `flask providers`: nobody can sign in, so say it is off
+                providers[i] = replace(p, disabled_reason=DEV_ONLY)
         elif not p.ready:
             log.warning("provider %s is off: %s", p.name, p.disabled_reason)
 

@@ -107,12 +107,9 @@ def shots(request, page):
     yield shoot
     report = getattr(request.node, "rep_call", None)  # set by pytest-playwright's hook
     if report is not None and report.failed:
-        folder = OUTPUT / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.nodeid).strip("-")
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, (name, png) in enumerate(taken, 1):
-            (folder / f"{i:02d}-{name}.png").write_bytes(png)
         if not page.is_closed():
-            page.screenshot(path=folder / "at-failure.png", full_page=True)
+            taken.append(("at-failure", page.screenshot(full_page=True)))
+        live.save_screenshots(OUTPUT, request.node.nodeid, taken)
 
 
 def authorize_at_mock(page: Page, idp: live.MockIdP, sub: str) -> None:
