@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import os
-import threading
 import time
 from types import SimpleNamespace
 from urllib.parse import urljoin, urlsplit
@@ -23,6 +21,7 @@ from microblog.identity import client as clients
 from microblog.identity.models import SignIn
 from microblog.models import User
 from microblog.testing import Person
+from tests import live
 from tests.helpers import base_config, csrf_token, need
 
 
@@ -314,25 +313,15 @@ def test_huge_bodies_are_refused_early(client):
 # --- a real, slow provider -------------------------------------------------------------
 
 
-class SlowHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - the stdlib's name
-        time.sleep(3)
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def slow_provider():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    def slow(environ, start_response):
+        time.sleep(3)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    with live.LiveServer(slow) as server:
+        yield server.url
 
 
 def test_a_slow_provider_times_out_with_a_message(tmp_path, database_url, slow_provider):
