@@ -15,6 +15,8 @@ from joserfc import jws, jwt
 from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import KeySet
 
+from . import limits
+from .http import BoundedSession
 from .providers import GITHUB, OIDC, Provider, url_problem
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class ProviderClient(FlaskOAuth2App):
     """Authlib's Flask client with the issuer pinned and the ID token checked to the letter."""
 
     provider: Provider  # set by providers.init_app right after registration
+    client_cls = BoundedSession  # a deadline and a size cap on every provider request
     _keys_refetched_at: float = float("-inf")
 
     def load_server_metadata(self) -> dict[str, Any]:
@@ -96,7 +99,7 @@ class ProviderClient(FlaskOAuth2App):
         return UserInfo(decoded.claims)
 
     def _key_set(self, force: bool = False) -> KeySet:
-        return KeySet.import_key_set(self.fetch_jwk_set(force=force))  # type: ignore[arg-type]
+        return limits.key_set(self.fetch_jwk_set(force=force))  # capped, parsed once per fetch
 
     def check_response_issuer(self, iss: str | None) -> None:
         """Refuse an RFC 9207 `iss` on the authorization response that is not our issuer."""
