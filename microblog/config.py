@@ -35,6 +35,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         # Where the built-in development provider lives; run.py sets it from its host and port.
         DEV_IDP_ISSUER=env.get("DEV_IDP_ISSUER", "http://127.0.0.1:5000/dev-idp"),
         OAUTH_TIMEOUT=_number(env, "MICROBLOG_OAUTH_TIMEOUT", 10.0),
+        # Provider hosts that may resolve to private addresses (a company's own provider).
+        PRIVATE_PROVIDER_HOSTS=_names(env, "MICROBLOG_PRIVATE_PROVIDER_HOSTS"),
         OIDC_CLOCK_SKEW=_number(env, "MICROBLOG_CLOCK_SKEW", 60.0),
         # A token with an unknown key id re-fetches the provider's keys at most this often.
         JWKS_REFETCH_INTERVAL=60.0,
@@ -100,6 +102,11 @@ def load_secret_key(instance_path: str) -> str:
     finally:
         tmp.unlink()
     return path.read_text().strip()
+
+
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Split a comma- or space-separated list of host names, lowercased."""
+    return tuple(n.lower() for n in env.get(name, "").replace(",", " ").split())
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

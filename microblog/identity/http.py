@@ -1,14 +1,17 @@
-"""Provider HTTP within bounds: one deadline for the provider requests of a page, capped answers."""
+"""Provider HTTP within bounds: one deadline per page, capped answers, public addresses only."""
 
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -16,9 +19,12 @@ from flask import has_request_context, request
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.util import connection as urllib3_connection
 
 from .limits import MAX_ANSWER_BYTES, OverLimit
+from .providers import Provider, is_loopback
 
 DEFAULT_TIMEOUT = 10.0
 MAX_REDIRECTS = 3
@@ -26,10 +32,51 @@ CHUNK = 64 * 1024
 DEADLINE_KEY = "microblog.provider_deadline"
 
 
+class DestinationRefused(requests.RequestException, ValueError):
+    """A provider (or its discovery document) sent us where provider requests may not go."""
+
+
+class _Refused(Exception):
+    """Raised inside urllib3, which would retry an OSError; becomes DestinationRefused."""
+
+
+@dataclass(frozen=True)
+class Egress:
+    """Where one provider's requests may connect."""
+
+    # A provider configured on loopback (development, tests) may connect anywhere.
+    anywhere: bool = False
+    # Hosts the operator vouches for (MICROBLOG_PRIVATE_PROVIDER_HOSTS): private addresses ok.
+    private_hosts: frozenset[str] = frozenset()
+
+
+def egress_for(p: Provider, private_hosts: Iterable[str]) -> Egress:
+    """Return where p's requests may go: anywhere if all its configured URLs are on loopback."""
+    urls = (p.issuer, p.server_metadata_url, p.authorize_url, p.token_url, p.userinfo_url)
+    hosts = [urlsplit(u).hostname or "" for u in (*urls, p.api_base_url) if u]
+    local = bool(hosts) and all(is_loopback(h) for h in hosts)
+    return Egress(local, frozenset(h.lower().rstrip(".") for h in private_hosts))
+
+
+def is_public(address: str) -> bool:
+    """Say whether an IP address is a public one (not loopback, private, link-local...)."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Return the addresses host resolves to (tests replace this, never the network)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 class _Call:
     """One provider request in flight: its deadline, and the sockets to cut when it passes."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, egress: Egress) -> None:
+        self.egress = egress
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -73,10 +120,41 @@ _current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
 
 
 def _opened(conn: HTTPConnection, open_socket: Callable[[], socket.socket]) -> socket.socket:
-    sock = open_socket()
-    if (call := _current.get()) is not None:
+    """Open conn's socket: vetted here, at connect time, so that DNS rebinding cannot pass."""
+    call = _current.get()
+    egress = call.egress if call is not None else Egress()
+    sock = open_socket() if egress.anywhere else _open_vetted(conn, egress)
+    if call is not None:
         call.watch(sock)
     return sock
+
+
+def _open_vetted(conn: HTTPConnection, egress: Egress) -> socket.socket:
+    host, port = conn.host, conn.port or 443
+    if not isinstance(conn, HTTPSConnection):
+        raise _Refused(f"http://{host}: a provider that is not on loopback must use https")
+    try:
+        addresses = resolve(conn._dns_host, port)
+    except socket.gaierror as exc:
+        raise NameResolutionError(host, conn, exc) from exc
+    if host.lower() not in egress.private_hosts:
+        for address in addresses:
+            if not is_public(address):
+                raise _Refused(
+                    f"{host} resolves to {address}, not a public address "
+                    "(MICROBLOG_PRIVATE_PROVIDER_HOSTS lists hosts allowed one)"
+                )
+    error: OSError = OSError(f"{host} has no address")
+    for address in addresses:  # only the addresses just vetted: no second lookup
+        try:
+            return urllib3_connection.create_connection(
+                (address, port), conn.timeout, conn.source_address, conn.socket_options
+            )
+        except OSError as exc:
+            error = exc
+    if isinstance(error, TimeoutError):
+        raise ConnectTimeoutError(conn, f"Connection to {host} timed out") from error
+    raise NewConnectionError(conn, f"Failed to establish a new connection: {error}") from error
 
 
 class _HTTPConnection(HTTPConnection):
@@ -117,8 +195,9 @@ class BoundedSession(OAuth2Session):  # type: ignore[misc]  # Authlib is untyped
     provider sending a byte at a time cannot hold a worker.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, egress: Egress | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.egress = egress or Egress()
         self.max_redirects = MAX_REDIRECTS
         # Only encodings we can decompress with a bound (no brotli or zstd bombs).
         self.headers["Accept-Encoding"] = "gzip, deflate"
@@ -134,10 +213,12 @@ class BoundedSession(OAuth2Session):  # type: ignore[misc]  # Authlib is untyped
             raise requests.Timeout(f"no time left for {url} within {budget} s")
         kwargs["timeout"] = remaining  # connect and each read; the timer bounds the total
         kwargs["stream"] = True  # the hook reads the body itself
-        with _Call(remaining) as call:
+        with _Call(remaining, self.egress) as call:
             token = _current.set(call)
             try:
                 return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return]
+            except _Refused as exc:
+                raise DestinationRefused(str(exc)) from None
             except (requests.RequestException, Urllib3Error, OSError) as exc:
                 if call.expired:
                     raise requests.Timeout(f"{url} did not answer within {budget} s") from exc

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 
 from ..config import ConfigError
 from .client import ProviderClient
+from .http import egress_for
 from .providers import OIDC, Provider, load_providers
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
         "code_challenge_method": "S256",
         "default_timeout": app.config["OAUTH_TIMEOUT"],
     }
+    private = app.config["PRIVATE_PROVIDER_HOSTS"]  # where a provider may have a private address
     for p in providers:
         if p.ready:
             oauth.register(
@@ -51,7 +53,7 @@ def init_app(app: Flask) -> None:
                 authorize_url=p.authorize_url if p.kind != OIDC else None,
                 access_token_url=p.token_url if p.kind != OIDC else None,
                 api_base_url=p.api_base_url,
-                client_kwargs={**client_kwargs, "scope": p.scope},
+                client_kwargs={**client_kwargs, "scope": p.scope, "egress": egress_for(p, private)},
                 client_cls=ProviderClient,
             )
             oauth.create_client(p.name).provider = p
