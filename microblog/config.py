@@ -28,7 +28,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     app.config.from_mapping(
         MICROBLOG_ENV=env.get("MICROBLOG_ENV", "production"),
         SQLALCHEMY_DATABASE_URI=database_url(env.get("DATABASE_URL")),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # SQL parameters hold emails and addresses: never in an error message or a log.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         MICROBLOG_PROVIDERS=env.get(
             "MICROBLOG_PROVIDERS", str(Path(app.root_path).parent / "providers.toml")
         ),
