@@ -31,13 +31,16 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         MICROBLOG_ENV=env.get("MICROBLOG_ENV", "production"),
         SERVES_REQUESTS=serves_requests(),
         SQLALCHEMY_DATABASE_URI=database_url(env.get("DATABASE_URL")),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # SQL parameters hold emails and addresses: never in an error message or a log.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         MICROBLOG_PROVIDERS=env.get(
             "MICROBLOG_PROVIDERS", str(Path(app.root_path).parent / "providers.toml")
         ),
         # Where the built-in development provider lives; run.py sets it from its host and port.
         DEV_IDP_ISSUER=env.get("DEV_IDP_ISSUER", "http://127.0.0.1:5000/dev-idp"),
         OAUTH_TIMEOUT=_number(env, "MICROBLOG_OAUTH_TIMEOUT", 10.0),
+        # Provider hosts that may resolve to private addresses (a company's own provider).
+        PRIVATE_PROVIDER_HOSTS=_names(env, "MICROBLOG_PRIVATE_PROVIDER_HOSTS"),
         OIDC_CLOCK_SKEW=_number(env, "MICROBLOG_CLOCK_SKEW", 60.0),
         # A token with an unknown key id re-fetches the provider's keys at most this often.
         JWKS_REFETCH_INTERVAL=60.0,
@@ -115,6 +118,11 @@ def load_secret_key(instance_path: str) -> str:
     finally:
         tmp.unlink()
     return path.read_text().strip()
+
+
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Split a comma- or space-separated list of host names, lowercased."""
+    return tuple(n.lower() for n in env.get(name, "").replace(",", " ").split())
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

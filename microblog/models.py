@@ -12,6 +12,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import Model, db
+from .logs import EMAIL
 
 if TYPE_CHECKING:
     from .identity.models import Identity
@@ -73,11 +74,13 @@ class User(UserMixin, Model):
 
 
 def init_app(app: Flask) -> None:
-    """Make SQLite enforce foreign keys (cascading deletes) and wait for locks, like PostgreSQL."""
+    """Make SQLite enforce foreign keys and wait for locks, like PostgreSQL; quiet its errors."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    if engine.dialect.name == "postgresql":
+        sa.event.listen(engine, "handle_error", _without_detail)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -85,3 +88,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _without_detail(context: sa.engine.ExceptionContext) -> None:
+    """Drop PostgreSQL's DETAIL from its errors: it quotes the row's values (an email)."""
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None and error.args and isinstance(error.args[0], str):
+            first_line = EMAIL.sub("[email]", error.args[0].split("\n", 1)[0])
+            error.args = (first_line, *error.args[1:])

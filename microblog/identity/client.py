@@ -5,15 +5,17 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from typing import Any, cast
+from typing import Any
 
 from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.oidc.core import UserInfo
 from flask import current_app
 from joserfc import jws, jwt
 from joserfc.errors import InvalidKeyIdError
-from joserfc.jwk import KeySet, KeySetSerialization
+from joserfc.jwk import KeySet
 
+from . import limits
+from .http import BoundedSession
 from .kinds import KINDS
 from .profiles import Profile, ProviderError, SignInError
 from .providers import Provider, url_problem
@@ -31,6 +33,7 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
     """Authlib's Flask client with the issuer pinned and the ID token checked to the letter."""
 
     provider: Provider  # set by registry.init_app right after registration
+    client_cls = BoundedSession  # a deadline and a size cap on every provider request
     _metadata_loaded: bool = False
     _jwks: dict[str, Any] | None = None
     _keys_refetched_at: float = float("-inf")
@@ -98,8 +101,7 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
         return UserInfo(decoded.claims)
 
     def _key_set(self, force: bool = False) -> KeySet:
-        # fetch_jwk_set checked the shape: a JSON object with a "keys" list.
-        return KeySet.import_key_set(cast(KeySetSerialization, self.fetch_jwk_set(force=force)))
+        return limits.key_set(self.fetch_jwk_set(force=force))  # capped, parsed once per fetch
 
     def check_response_issuer(self, iss: str | None) -> None:
         """Refuse an RFC 9207 `iss` on the authorization response that is not our issuer."""

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from ..config import ConfigError
 from .client import ProviderClient
+from .http import egress_for
 from .kinds import KINDS
 from .providers import Provider, load_providers
 
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
         "code_challenge_method": "S256",
         "default_timeout": app.config["OAUTH_TIMEOUT"],
     }
+    private = app.config["PRIVATE_PROVIDER_HOSTS"]  # where a provider may have a private address
     for p in providers:
         if p.ready:
             oauth.register(
@@ -52,7 +54,7 @@ def init_app(app: Flask) -> None:
                 client_id=p.client_id,
                 client_secret=p.client_secret,
                 **KINDS[p.kind].registration(p),
-                client_kwargs={**client_kwargs, "scope": p.scope},
+                client_kwargs={**client_kwargs, "scope": p.scope, "egress": egress_for(p, private)},
                 client_cls=ProviderClient,
             )
             oauth.create_client(p.name).provider = p

@@ -13,6 +13,7 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from ..extensions import csrf
+from ..logs import loggable
 from ..security import rate_limit
 from . import accounts, attempts, sessions
 from .client import Profile, ProviderError, SignInError
@@ -161,7 +162,7 @@ def _failed(
     provider: Provider, exc: Exception, next_url: str | None, back_to: str | None = None
 ) -> Response:
     """Log the technical reason, tell the person what happened, and go back where they were."""
-    log.warning("sign-in with %s failed: %s: %s", provider.name, type(exc).__name__, exc)
+    log.warning("sign-in with %s failed: %s: %s", provider.name, type(exc).__name__, loggable(exc))
     flash(failure_message(provider, exc), "error")
     if back_to:
         return redirect(url_for(back_to))
