@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import User
 from ..nicknames import get_user_by_nickname, nickname_problem
 from . import text
+from .pages import login_required
 from .views import bp
 
 NICKNAME_TAKEN = "That nickname is taken. Please choose another."

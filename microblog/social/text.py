@@ -44,9 +44,10 @@ def post_problem(body: str) -> str | None:
 
 def profile_url(nickname: str) -> str:
     """Return the path of a profile: url_for's answer, built once per request, not per post."""
-    if "profile_prefix" not in g:
-        g.profile_prefix = url_for("views.profile", nickname="x")[:-1]
-    return g.profile_prefix + nickname
+    prefix: str | None = g.get("profile_prefix")
+    if prefix is None:
+        prefix = g.profile_prefix = url_for("views.profile", nickname="x")[:-1]
+    return prefix + nickname
 
 
 def render_text(text: str) -> Markup:

@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_limiter import RequestLimit
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -23,6 +23,7 @@ from ..models import User
 from ..security import rate_limit
 from . import avatars, text
 from .models import Follow, Post
+from .pages import login_required, read_window, viewer_id
 from .paging import load_page
 from .queries import posts_query, profile_query, timeline_authors
 
@@ -59,23 +60,23 @@ def create_post() -> Response | tuple[str, int]:
 
 def render_home(body: str = "", error: str | None = None) -> str:
     """Render the home page: the form holding body (and error), then the timeline."""
-    page = load_page(posts_query(), authors=timeline_authors(current_user.id))
+    page = load_page(posts_query(), read_window(), authors=timeline_authors(current_user.id))
     return render_template("views/index.html", page=page, body=body, error=error)
 
 
 @bp.get("/explore")
 def explore() -> str:
     """Show everyone's posts."""
-    return render_template("views/explore.html", page=load_page(posts_query()))
+    return render_template("views/explore.html", page=load_page(posts_query(), read_window()))
 
 
 @bp.get("/u/<nickname:nickname>")
 def profile(nickname: str) -> str:
     """Show a user's profile, counts and posts."""
-    row = db.session.execute(profile_query(nickname, viewer_id(current_user))).one_or_none()
+    row = db.session.execute(profile_query(nickname, viewer_id())).one_or_none()
     if row is None:
         abort(404)
-    page = load_page(posts_query().where(Post.user_id == row.User.id))
+    page = load_page(posts_query().where(Post.user_id == row.User.id), read_window())
     return render_template("views/profile.html", user=row.User, stats=row, page=page)
 
 
@@ -114,8 +115,3 @@ def unfollow(nickname: str) -> Response:
     db.session.commit()
     flash(f"You no longer follow {nickname}.", "success")
     return redirect(url_for("views.profile", nickname=nickname))
-
-
-def viewer_id(user: User | None) -> int | None:
-    """Return the signed-in person's id, or None for a visitor."""
-    return user.id if user is not None and user.is_authenticated else None
