@@ -22,6 +22,15 @@ TOKEN_RE = re.compile(
     r"(?P<url>(?i:https?)://[^\s<>\"'`]+)"
     r"|(?<![\w@/])@(?P<nickname>[A-Za-z0-9_]{1,24})(?![\w@])"
 )
+# Controls that reorder the text around them (embeddings, overrides, isolates, marks): nothing
+# typed here needs them to read right, and with them `https://evil.example/\u202egro.elpmaxe...`
+# reads as another address. Removed when text is cleaned, and again when stored text is shown.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# Combining marks kept on one character: more than any script writes, far fewer than the
+# hundreds stacked to spill a post over the page.
+MAX_MARKS = 4
 # Punctuation that ends a sentence more often than it ends a link.
 TRAILING_PUNCTUATION = ".,:;!?*"
 BRACKETS = {")": "(", "]": "["}
@@ -30,7 +39,26 @@ BRACKETS = {")": "(", "]": "["}
 def clean_text(raw: str) -> str:
     """Return raw trimmed, with \\n line ends, composed characters, no other control characters."""
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc").strip()
+    return neutralise("".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc"))
+
+
+def neutralise(text: str) -> str:
+    """Return text trimmed, without bidi controls, and with at most MAX_MARKS marks a character."""
+    if text.isascii():
+        return text.strip()
+    kept: list[str] = []
+    marks = 0
+    for c in text:
+        if c in BIDI_CONTROLS:
+            continue
+        if unicodedata.category(c) in ("Mn", "Me", "Mc"):
+            marks += 1
+            if marks > MAX_MARKS:
+                continue
+        else:
+            marks = 0
+        kept.append(c)
+    return "".join(kept).strip()
 
 
 def post_problem(body: str) -> str | None:
@@ -59,6 +87,7 @@ def render_text(text: str) -> Markup:
 # once per worker. The profile prefix is part of the key, so a mounted site stays right.
 @lru_cache(maxsize=4096)
 def _render(text: str, profile_prefix: str) -> Markup:
+    text = neutralise(text)  # also text stored before it was cleaned this way
     parts: list[str] = []
     end = 0
     for match in TOKEN_RE.finditer(text):

@@ -1,6 +1,6 @@
 import base64
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,58 +11,7 @@ from microblog.identity.models import Identity
 from microblog.social import paging, settings
 from microblog.social.models import Follow, Post
 from tests.helpers import csrf_token
-
-START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sign_in(client):
-    """Sign the test client in as a user, without the provider round trip (tested in auth)."""
-
-    def sign_in(user):
-        with client.session_transaction() as s:
-            s["_user_id"] = user.get_id()
-            s["_fresh"] = True
-        return user
-
-    return sign_in
-
-
-@pytest.fixture
-def alice(make_user, sign_in):
-    return sign_in(make_user("alice"))
-
-
-def send(client, path, **data):
-    """Post a form the way the browser does, with the CSRF token from a page."""
-    return client.post(path, data={"csrf_token": csrf_token(client, "/explore"), **data})
-
-
-def add_posts(user, count, start=START, step=timedelta(minutes=1), prefix="post", per_step=1):
-    """Add posts "{prefix}-0" (oldest) onwards, per_step of them at each timestamp."""
-    posts = [
-        Post(user_id=user.id, body=f"{prefix}-{i}", created_at=start + (i // per_step) * step)
-        for i in range(count)
-    ]
-    db.session.add_all(posts)
-    db.session.commit()
-    return posts
-
-
-def bodies(response):
-    """The post bodies on a page, top to bottom."""
-    return re.findall(r'<p class="post-body">(.*?)</p>', response.get_data(as_text=True), re.S)
-
-
-def link(response, rel):
-    """The href of the page's Newer (rel=prev) or Older (rel=next) link, or None."""
-    match = re.search(rf'<a rel="{rel}"[^>]* href="([^"]+)"', response.get_data(as_text=True))
-    return match and match.group(1).replace("&amp;", "&")
-
-
-def follows(follower, followed):
-    return db.session.get(Follow, (follower.id, followed.id)) is not None
-
+from tests.social.helpers import START, add_posts, bodies, follows, link, send
 
 # Signing in and the layout
 

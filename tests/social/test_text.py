@@ -1,8 +1,11 @@
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from microblog.social.text import (
+    BIDI_CONTROLS,
+    MAX_MARKS,
     clean_text,
     exact_utc,
     iso_utc,
@@ -157,3 +160,34 @@ def test_times_are_shown_in_utc():
     assert iso_utc(moment) == "2026-02-28T23:30:15Z"
     assert exact_utc(moment) == "28 Feb 2026, 23:30 UTC"
     assert long_date(moment) == "28 Feb 2026"
+
+
+# Bidi controls and stacks of combining marks (issue 9, item 8)
+
+SPOOF = "https://evil.example/\u202egro.elpmaxe.www//:sptth"
+
+
+@pytest.mark.parametrize("control", sorted(BIDI_CONTROLS))
+def test_clean_text_removes_bidi_controls(control):
+    assert clean_text(f"a{control}b") == "ab"
+
+
+def test_clean_text_caps_stacked_marks():
+    assert clean_text("x" + "\u0301\u0302" * 140 + "ok") == "x" + "\u0301\u0302" * 2 + "ok"
+    # Real writing keeps its marks: Vietnamese, Hindi, Hebrew with points.
+    for word in ("Việt Nam", "हिन्दी", "שָׁלוֹם"):
+        assert clean_text(word) == unicodedata.normalize("NFC", word)
+
+
+def test_a_reversed_address_links_as_written(render):
+    html = render(SPOOF)
+    assert "\u202e" not in html
+    assert html == (
+        '<a href="https://evil.example/gro.elpmaxe.www//:sptth" rel="nofollow ugc noopener">'
+        "https://evil.example/gro.elpmaxe.www//:sptth</a>"
+    )
+
+
+def test_stored_text_is_neutralised_when_shown(render):
+    # Posts written before cleaning did this still show without controls or towering marks.
+    assert render("a\u2067b\u2069 " + "e" + "\u0301" * 279) == "ab " + "e" + "\u0301" * MAX_MARKS
