@@ -25,7 +25,7 @@ def timeline_authors(user_id: int) -> sa.CompoundSelect[int]:
 def profile_query(nickname: str, viewer_id: int | None) -> sa.Select[*tuple[Any, ...]]:
     """Select the user called nickname with their counts, and whether the viewer follows them."""
 
-    def count(column: sa.orm.InstrumentedAttribute[int]) -> sa.ScalarSelect[int]:
+    def count(column: sa.orm.InstrumentedAttribute[int | None]) -> sa.ScalarSelect[int]:
         return sa.select(sa.func.count()).where(column == User.id).scalar_subquery()
 
     followed: sa.ColumnElement[bool] = sa.false()
