@@ -43,6 +43,7 @@ class Post(Model):
     like_count: Mapped[int] = query_expression()
     reply_count: Mapped[int] = query_expression()
     liked: Mapped[bool] = query_expression()
+    hidden: Mapped[bool] = query_expression()  # by someone the viewer blocked or muted
     # "bob=robert carol=carol": whom each @name referred to when written, by nickname now.
     mention_map: Mapped[str | None] = query_expression()
 
@@ -50,9 +51,18 @@ class Post(Model):
     def deleted(self) -> bool:
         return self.user_id is None
 
+    @property
+    def written_at(self) -> datetime:
+        """When the text it shows now was written."""
+        return self.edited_at or self.created_at
+
 
 class Follow(Model):
-    __table_args__ = (sa.Index("ix_follow_followed_id", "followed_id"),)
+    __table_args__ = (
+        # Followers and following lists, latest first; the counts use them too.
+        sa.Index("ix_follow_followed_id_created_at", "followed_id", "created_at", "follower_id"),
+        sa.Index("ix_follow_follower_id_created_at", "follower_id", "created_at", "followed_id"),
+    )
 
     follower_id: Mapped[int] = _user_fk(primary_key=True)
     followed_id: Mapped[int] = _user_fk(primary_key=True)
@@ -134,3 +144,17 @@ class Mute(Model):
     muter_id: Mapped[int] = _user_fk(primary_key=True)
     muted_id: Mapped[int] = _user_fk(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def insert_new(model: type[Model], **values: object) -> bool:
+    """Insert a row unless one with its key exists (two clicks, two tabs); say if it was new.
+
+    One statement, so that the database settles a race: no look first, no exception after.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from ..extensions import db
+
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -47,6 +47,15 @@ def upgrade():
             "ix_post_reply_to_id_created_at_id", ["reply_to_id", "created_at", "id"], unique=False
         )
 
+    with op.batch_alter_table("follow", schema=None) as batch_op:
+        batch_op.drop_index("ix_follow_followed_id")
+        batch_op.create_index(
+            "ix_follow_followed_id_created_at", ["followed_id", "created_at", "follower_id"]
+        )
+        batch_op.create_index(
+            "ix_follow_follower_id_created_at", ["follower_id", "created_at", "followed_id"]
+        )
+
     op.create_table(
         "post_like",
         sa.Column("post_id", sa.Integer(), nullable=False),
@@ -122,6 +131,10 @@ def upgrade():
 def downgrade():
     for table in ("mute", "block", "notification", "post_edit", "mention", "post_like"):
         op.drop_table(table)  # their indexes go with them
+    with op.batch_alter_table("follow", schema=None) as batch_op:
+        batch_op.drop_index("ix_follow_follower_id_created_at")
+        batch_op.drop_index("ix_follow_followed_id_created_at")
+        batch_op.create_index("ix_follow_followed_id", ["followed_id"], unique=False)
     # Deleted posts kept for their replies have no author; they cannot stay when it is required.
     op.execute("DELETE FROM post WHERE user_id IS NULL")
     with op.batch_alter_table("post", schema=None) as batch_op:

@@ -3,9 +3,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from microblog.plaintext import BIDI_CONTROLS, MAX_MARKS
 from microblog.social.text import (
-    BIDI_CONTROLS,
-    MAX_MARKS,
     clean_text,
     exact_utc,
     iso_utc,
@@ -191,3 +190,48 @@ def test_a_reversed_address_links_as_written(render):
 def test_stored_text_is_neutralised_when_shown(render):
     # Posts written before cleaning did this still show without controls or towering marks.
     assert render("a\u2067b\u2069 " + "e" + "\u0301" * 279) == "ab " + "e" + "\u0301" * MAX_MARKS
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            "see www.example.com/path.",
+            'see <a href="https://www.example.com/path" rel="nofollow ugc noopener">'
+            "www.example.com/path</a>.",
+        ),
+        (
+            "WWW.Example.org",
+            '<a href="https://WWW.Example.org" rel="nofollow ugc noopener">WWW.Example.org</a>',
+        ),
+        ("www. and www.", "www. and www."),
+        ("mail me at bob@www.example.com", "mail me at bob@www.example.com"),
+        (
+            "https://a.example/www.b.example",
+            '<a href="https://a.example/www.b.example" '
+            'rel="nofollow ugc noopener">https://a.example/www.b.example</a>',
+        ),
+    ],
+)
+def test_www_addresses_become_links(render, text, html):
+    assert render(text) == html
+
+
+def test_post_mentions_link_only_to_whom_they_named(app):
+    from microblog.social.models import Post
+    from microblog.social.text import render_post
+
+    post = Post(body="hi @Bob, @carol and @nobody")
+    post.mention_map = "bob=robert carol=carol"
+    with app.test_request_context():
+        assert render_post(post) == (
+            'hi <a class="mention" href="/u/robert">@Bob</a>, '
+            '<a class="mention" href="/u/carol">@carol</a> and @nobody'
+        )
+
+
+def test_mentioned_names():
+    from microblog.social.text import mentioned_names
+
+    text = "@Bob @bob x@carol https://a.example/@dave @erin_2."
+    assert mentioned_names(text) == {"bob", "erin_2"}

@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 
 from microblog.extensions import db
+from microblog.plaintext import MAX_MARKS
 from microblog.social.models import Post
-from microblog.social.text import MAX_MARKS
 from tests.social.helpers import bodies, send
 
 SPOOF = "https://evil.example/\u202egro.elpmaxe.www//:sptth"
