@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import User, utcnow
@@ -51,14 +52,37 @@ def delete(post: Post) -> None:
 
     Its replies stay: if it has any, an empty row without an author keeps the thread together.
     """
-    for table in (Like, Notification, Mention, PostEdit):
-        db.session.execute(sa.delete(table).where(table.post_id == post.id))
+    _empty(sa.select(Post.id).where(Post.id == post.id))
     has_replies = sa.exists().where(Post.reply_to_id == post.id)
     if db.session.scalar(sa.select(has_replies)):
         post.user_id, post.body, post.edited_at = None, "", None
     else:
         db.session.delete(post)
     db.session.commit()
+
+
+def keep_threads_of(user_id: int) -> None:
+    """Before an account goes: empty its posts that have replies, so that those stay in place.
+
+    The database deletes the rest of its posts with it. Not committed.
+    """
+    reply = aliased(Post)
+    answered = sa.select(Post.id).where(
+        Post.user_id == user_id, sa.exists().where(reply.reply_to_id == Post.id)
+    )
+    _empty(answered)
+    db.session.execute(
+        sa.update(Post)
+        .where(Post.id.in_(answered))
+        .values(user_id=None, body="", edited_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _empty(post_ids: sa.Select[int]) -> None:
+    """Delete the likes, notifications, mentions and history of these posts."""
+    for table in (Like, Notification, Mention, PostEdit):
+        db.session.execute(sa.delete(table).where(table.post_id.in_(post_ids)))
 
 
 def like(user_id: int, post: Post) -> None:

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import User
 from ..nicknames import get_user_by_nickname, nickname_problem
 from ..plaintext import DISPLAY_NAME_MAX, clean_line
-from . import text
+from . import posting, text
 from .pages import login_required
 from .views import bp
 
@@ -51,6 +51,7 @@ def delete_account() -> Response | tuple[str, int]:
         return render_settings(
             current_user.nickname, current_user.about, current_user.display_name, errors
         ), 422
+    posting.keep_threads_of(current_user.id)
     # The database cascades to identities, posts, follows and sign-ins.
     db.session.execute(sa.delete(User).where(User.id == current_user.id))
     db.session.commit()
