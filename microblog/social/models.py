@@ -156,5 +156,7 @@ def insert_new(model: type[Model], **values: object) -> bool:
     from ..extensions import db
 
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    key = sa.inspect(model).primary_key[0]
+    # RETURNING, not rowcount: psycopg reports no rowcount for ON CONFLICT DO NOTHING.
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
+    return db.session.execute(statement).first() is not None
