@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from microblog.extensions import db
 from microblog.social import posting
 from microblog.social.models import Block, Like, Notification
+from tests.helpers import csrf_token
 from tests.social.helpers import add_posts, send
 
 
@@ -18,7 +19,8 @@ def likes():
 
 def like_button(html, post_id):
     match = re.search(
-        rf'action="/p/{post_id}/(like|unlike)".*?aria-pressed="(\w+)">\w+ <span class="count">(\d+)',
+        rf'action="/p/{post_id}/(like|unlike)".*?'
+        r'aria-pressed="(\w+)">\w+ <span class="count">(\d+)',
         html,
         re.S,
     )
@@ -54,14 +56,7 @@ def test_counts_come_from_everyone(client, alice, make_user):
         "false",
         "3",
     )
-    client.post(
-        "/logout",
-        data={
-            "csrf_token": re.search(
-                r'name="csrf_token" value="([^"]+)"', client.get("/explore").get_data(as_text=True)
-            ).group(1)
-        },
-    )
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/explore")})
     assert "<span>3 likes</span>" in client.get("/explore").get_data(as_text=True)
 
 

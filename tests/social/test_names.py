@@ -1,4 +1,4 @@
-"""Display names: from the provider at the first sign-in, then the person's own, beside @nickname."""
+"""Display names: the provider's at the first sign-in, then the person's own; beside @nickname."""
 
 import pytest
 import sqlalchemy as sa

@@ -41,7 +41,7 @@ def test_a_thread_shows_what_a_post_answers_then_its_replies(client, thread):
     assert response.status_code == 200
     assert bodies(response) == ["root", "middle", "leaf"]
     html = response.get_data(as_text=True)
-    assert 'href="/login?next=/p/%d">Sign in to reply' % middle.id in html
+    assert f'href="/login?next=/p/{middle.id}">Sign in to reply' in html
     assert bodies(client.get(f"/p/{root.id}")) == ["root", "middle", "other"]
 
 
