@@ -51,9 +51,11 @@ def mint_cookie(app: Flask, user_id: int) -> str:
     return app.session_interface.get_signing_serializer(app).dumps(data)
 
 
-def client_for(app: Flask, cookie: str) -> Any:
+def client_for(app: Flask, cookie: str | None) -> Any:
+    """A test client with the signed-in visitor's cookie, or a visitor's (None)."""
     client = app.test_client()
-    client.set_cookie("session", cookie)
+    if cookie is not None:
+        client.set_cookie("session", cookie)
     return client
 
 
@@ -86,7 +88,7 @@ def recording(app: Flask) -> Iterator[list[Statement]]:
         sa.event.remove(engine, "before_cursor_execute", record)
 
 
-def page_statements(app: Flask, cookie: str, url: str) -> tuple[list[Statement], Any]:
+def page_statements(app: Flask, cookie: str | None, url: str) -> tuple[list[Statement], Any]:
     """Fetch url once to warm caches, then again counting its SQL statements."""
     client = client_for(app, cookie)
     get(client, url)
@@ -157,27 +159,32 @@ def _postgres_alarms(node: dict[str, Any], alarms: list[str]) -> None:
 
 
 def posts_statement(statements: list[Statement]) -> Statement | None:
-    """Pick the statement that loads the page's posts."""
+    """Pick the statement that loads the page's list: posts, replies or notifications."""
     for s in statements:
         flat = " ".join(s.sql.split()).lower()
-        if "from post" in flat and "order by" in flat:
+        if "order by" in flat and "limit" in flat:
             return s
     return None
 
 
 def check_pages(
-    make_app: Callable[[int | None], Flask], cookie: str, pages: dict[str, str]
+    make_app: Callable[[int | None], Flask],
+    cookie: str,
+    pages: dict[str, str],
+    visitor_pages: frozenset[str] = frozenset(),
 ) -> dict[str, dict]:
     """Count each page's SQL statements at 5, default and 50 posts a page; explain its queries.
 
     make_app(posts_per_page) returns an app on the database; None means the default page size.
+    Pages in visitor_pages are fetched signed out.
     """
     checks: dict[str, dict] = {name: {"statements": {}, "plans": []} for name in pages}
     for per_page in PAGE_SIZES:
         app = make_app(per_page)
         key = str(per_page or app.config["POSTS_PER_PAGE"])
         for name, path in pages.items():
-            statements, response = page_statements(app, cookie, path)
+            who = None if name in visitor_pages else cookie
+            statements, response = page_statements(app, who, path)
             if response.status_code != 200:
                 raise RuntimeError(f"{name} ({path}): HTTP {response.status_code} in-process")
             checks[name]["statements"][key] = len(statements)

@@ -27,6 +27,7 @@ from microblog.extensions import db
 
 SECRET_KEY = "microblog-bench-secret"  # fixed: the cookie minted here must be valid in gunicorn
 EXPLORE_DEPTH = 50
+VISITOR_PAGES = frozenset({"front"})  # measured signed out; every other page signed in
 # A benchmark of sign-in throughput from one address, not of the limiter (which still runs).
 NO_SIGNIN_LIMITS = {
     "MICROBLOG_SIGNIN_RATE_LIMIT": "1000000 per minute",
@@ -183,23 +184,31 @@ def bench_size(
         f"explore page {EXPLORE_DEPTH}": inprocess.follow_older(
             app, cookie, "/explore", EXPLORE_DEPTH - 1
         ),
+        "thread": f"/p/{seeded.thread_post_id}",
+        "notifications": "/notifications",
+        "front": "/",  # to a visitor: VISITOR_PAGES
     }
-    checks = inprocess.check_pages(lambda per_page: make_app(url, work, per_page), cookie, pages)
+    checks = inprocess.check_pages(
+        lambda per_page: make_app(url, work, per_page), cookie, pages, VISITOR_PAGES
+    )
     dispose(app)
 
-    headers = {"Cookie": f"session={cookie}", "User-Agent": inprocess.USER_AGENT}
+    signed_in = {"Cookie": f"session={cookie}", "User-Agent": inprocess.USER_AGENT}
+    visitor = {"User-Agent": inprocess.USER_AGENT}
+    headers = {name: visitor if name in VISITOR_PAGES else signed_in for name in pages}
+    headers["hello"] = signed_in
     server_env = {**env, "DATABASE_URL": url}
     with Gunicorn("microblog:create_app()", server_env, work, f"microblog-{posts}") as server:
         server.wait_ready("/explore")
         for name, path in pages.items():
-            verify_page(server.url + path, headers, name)
+            verify_page(server.url + path, headers[name], name, name not in VISITOR_PAGES)
         targets = {"hello": hello.url + "/", **{n: server.url + p for n, p in pages.items()}}
-        for target in targets.values():  # warm up: templates, statement caches, page cache
-            load(target, headers, duration=1)
+        for name, target in targets.items():  # warm up: templates, statement caches, page cache
+            load(target, headers[name], duration=1)
         rounds: dict[str, list[dict]] = {name: [] for name in targets}
         for r in range(args.rounds):
             for name, target in targets.items():  # round robin: drift hits every page alike
-                rounds[name].append(load(target, headers))
+                rounds[name].append(load(target, headers[name]))
             print(
                 f"   round {r + 1}: "
                 + ", ".join(f"{n} {rs[-1]['rps']:.0f}/s" for n, rs in rounds.items()),

@@ -1,4 +1,5 @@
-"""Seed a benchmark database through the app's own models: users, follows and a year of posts."""
+"""Seed a benchmark database through the app's own models: users, follows, a year of posts
+with replies, likes and mentions, and the reader's notifications."""
 
 from __future__ import annotations
 
@@ -13,10 +14,15 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from microblog.extensions import db
-from microblog.models import Follow, Post, User
+from microblog.models import User
+from microblog.social.models import Follow, Like, Mention, Notification, Post
 
 BATCH = 20_000
 YEAR = timedelta(days=365)
+REPLIES = 0.2  # of posts answer an earlier one, most often a recent one
+LIKED = 0.3  # of posts have likes, 1 to 8 each
+THREAD_REPLIES = 45  # the measured thread: more replies than a page holds
+NOTIFICATIONS = 500  # for the reader: more than a page, newest unseen
 WORDS = """
     the a of and to in is it that was for on are with as I his they be at one have this from
     or had by hot word but what some we can out other were all there when up use your how
@@ -43,6 +49,7 @@ class Seeded:
     seconds: float
     reader_id: int  # follows `follows` users: their home timeline is measured
     profile_nickname: str  # someone the reader follows: their profile is measured
+    thread_post_id: int  # a reply deep in a thread with many replies: its page is measured
 
 
 def seed(
@@ -66,6 +73,9 @@ def seed(
         for batch in _batches(_posts(rng, ids, posts, now)):
             db.session.execute(sa.insert(Post), batch)
             db.session.commit()
+        thread_post_id = _threads_likes_mentions(rng, ids, now)
+        db.session.execute(sa.insert(Notification), list(_notifications(rng, ids, now)))
+        db.session.commit()
         if db.engine.dialect.name == "postgresql":
             # Autovacuum would vacuum and analyze these tables a minute after a bulk load; do it
             # now, so that the planner sees the data and index-only scans have a visibility map,
@@ -76,7 +86,8 @@ def seed(
         assert profile is not None
         nickname = profile.nickname
         db.engine.dispose()
-    return Seeded(users, follows, posts, time.perf_counter() - started, ids[0], nickname)
+    seconds = time.perf_counter() - started
+    return Seeded(users, follows, posts, seconds, ids[0], nickname, thread_post_id)
 
 
 def _users(rng: random.Random, count: int, now: datetime) -> Iterator[dict]:
@@ -112,6 +123,59 @@ def _posts(rng: random.Random, ids: list[int], count: int, now: datetime) -> Ite
             "user_id": rng.choice(ids),
             "body": _body(rng, len(ids)),
             "created_at": now - timedelta(seconds=age),
+        }
+
+
+def _threads_likes_mentions(rng: random.Random, ids: list[int], now: datetime) -> int:
+    """Make replies, likes and mentions among the seeded posts; return the thread to measure."""
+    rows = db.session.execute(sa.select(Post.id, Post.body).order_by(Post.id)).all()
+    post_ids = [r.id for r in rows]
+    # A thread ten deep whose top has many replies, from the newest posts: the measured one.
+    chain = post_ids[-THREAD_REPLIES - 10 : -THREAD_REPLIES]
+    replies = {b: a for a, b in zip(chain, chain[1:], strict=False)}
+    replies.update((r, chain[-1]) for r in post_ids[-THREAD_REPLIES:])
+    for n, post_id in enumerate(post_ids[1 : -THREAD_REPLIES - 10], start=1):
+        if rng.random() < REPLIES:  # mostly to one of the last thousand posts
+            replies[post_id] = post_ids[max(0, n - 1 - int(rng.expovariate(1 / 200)) % 1000)]
+    updates = [{"b_id": p, "reply_to_id": r} for p, r in replies.items()]
+    statement = sa.update(Post.__table__).where(Post.__table__.c.id == sa.bindparam("b_id"))
+    for batch in _batches(iter(updates)):
+        db.session.connection().execute(statement, batch)
+    likes = (
+        {"post_id": p, "user_id": u, "created_at": now}
+        for p in post_ids
+        if rng.random() < LIKED
+        for u in rng.sample(ids, rng.randint(1, 8))
+    )
+    for batch in _batches(likes):
+        db.session.execute(sa.insert(Like), batch)
+    by_nickname = {f"user{i:04d}": user_id for i, user_id in enumerate(ids, start=1)}
+    mentions = (
+        {"post_id": r.id, "name": word[1:].lower(), "user_id": by_nickname[word[1:].lower()]}
+        for r in rows
+        if "@" in r.body
+        for word in {w.rstrip(".,") for w in r.body.split() if w.startswith("@")}
+        if word[1:].lower() in by_nickname
+    )
+    for batch in _batches(mentions):
+        db.session.execute(sa.insert(Mention), batch)
+    db.session.commit()
+    return chain[-1]
+
+
+def _notifications(rng: random.Random, ids: list[int], now: datetime) -> Iterator[dict]:
+    posts = db.session.scalars(
+        sa.select(Post.id).where(Post.user_id == ids[0]).order_by(Post.id.desc()).limit(50)
+    ).all()
+    for n in range(NOTIFICATIONS):
+        kind = rng.choice(("mention", "reply", "like", "follow"))
+        yield {
+            "recipient_id": ids[0],
+            "actor_id": rng.choice(ids[1:]),
+            "kind": kind,
+            "post_id": None if kind == "follow" or not posts else rng.choice(posts),
+            "created_at": now - timedelta(minutes=NOTIFICATIONS - n),
+            "seen": n < NOTIFICATIONS - 30,
         }
 
 

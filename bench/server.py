@@ -141,8 +141,8 @@ class Gunicorn:
         self.stop()
 
 
-def verify_page(url: str, headers: dict[str, str], name: str) -> None:
-    """Refuse to benchmark a page that does not answer 200 to the signed-in visitor."""
+def verify_page(url: str, headers: dict[str, str], name: str, signed_in: bool = True) -> None:
+    """Refuse to benchmark a page that does not answer 200 to the (signed-in) visitor."""
     request = urllib.request.Request(url, headers=headers)
     opener = urllib.request.build_opener(NoRedirect)
     try:
@@ -150,6 +150,10 @@ def verify_page(url: str, headers: dict[str, str], name: str) -> None:
             body = response.read().decode()
     except urllib.error.HTTPError as exc:
         raise RuntimeError(f"{name}: {url} answered HTTP {exc.code}, not 200") from None
+    if not signed_in:
+        if "Sign out" in body:
+            raise RuntimeError(f"{name}: {url} shows a signed-in page to a visitor")
+        return
     if "Sign out" not in body:
         raise RuntimeError(f"{name}: {url} does not show a signed-in page: is the cookie valid?")
 
