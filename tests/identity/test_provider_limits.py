@@ -22,7 +22,6 @@ from microblog.extensions import db
 from microblog.identity import limits
 from microblog.models import User
 from microblog.testing import Person, tokens
-from microblog.testing.tokens import person_claims
 from tests import live
 from tests.helpers import base_config, csrf_token
 
@@ -268,9 +267,9 @@ def test_a_huge_profile_answer_is_refused(client, fake_idp, provider):
     """A valid profile padded to 2 MiB: only the size cap stops it."""
     person = Person(email="ann@example.org")
     url, profile = {
-        "google": ("https://accounts.google.com/userinfo", person_claims(person)),
+        "google": ("https://accounts.google.com/userinfo", person.claims()),
         "github": ("https://api.github.com/user", {"id": 7, "login": "ann"}),
-        "plain": ("https://plain.example.net/api/me", person_claims(person)),
+        "plain": ("https://plain.example.net/api/me", person.claims()),
     }[provider]
     huge = {**profile, "padding": "x" * (2 * MIB)}
     fake_idp.rsps.replace("GET", url, json=huge)
