@@ -16,7 +16,7 @@ import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -303,12 +303,25 @@ class Gunicorn:
     access_log: Path
     error_log: Path
 
-    def accesses(self) -> list[Access]:
-        lines = self.access_log.read_text().splitlines()
-        return [
-            Access(pid, method, path, query, int(status), location)
-            for pid, method, path, query, status, location in (line.split("\t") for line in lines)
-        ]
+    def accesses(self, until: Callable[[list[Access]], bool] | None = None) -> list[Access]:
+        """Read the access log; with `until`, wait (10 s at most) for the lines it expects.
+
+        A worker writes its access line after it has sent the response, so a client can read
+        the log before the line of the request it just finished is there.
+        """
+        deadline = time.monotonic() + 10
+        while True:
+            text = self.access_log.read_text()
+            lines = text.splitlines()[: text.count("\n")]  # complete lines only
+            accesses = [
+                Access(pid, method, path, query, int(status), location)
+                for pid, method, path, query, status, location in (
+                    line.split("\t") for line in lines
+                )
+            ]
+            if until is None or until(accesses) or time.monotonic() > deadline:
+                return accesses
+            time.sleep(0.05)
 
     def worker_pids(self) -> set[str]:
         return set(re.findall(r"Booting worker with pid: (\d+)", self.error_log.read_text()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -55,6 +56,12 @@ def sign_in_round(url: str, idp) -> list[str]:
         return list(pool.map(one, range(SIGN_INS_PER_ROUND)))
 
 
+def all_logged(states: set[str], accesses: list[live.Access]) -> bool:
+    """True once the access log holds the callback of every one of these sign-ins."""
+    callbacks = [a for a in accesses if a.path == "/auth/mock/callback"]
+    return states <= {live.query_param("?" + a.query, "state") for a in callbacks}
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_sign_ins_work_across_two_workers(database_url, idp, tmp_path):
@@ -67,14 +74,15 @@ def test_sign_ins_work_across_two_workers(database_url, idp, tmp_path):
         started: dict[str, str] = {}
         finished: dict[str, str] = {}
         for _ in range(MAX_ROUNDS):
-            states = sign_in_round(server.url, idp)
-            for access in server.accesses():
+            states = set(sign_in_round(server.url, idp))
+            done = functools.partial(all_logged, states)
+            for access in server.accesses(until=done):
                 if access.path == "/login/mock":
                     started[live.query_param(access.location, "state")] = access.pid
                 elif access.path == "/auth/mock/callback":
                     finished[live.query_param("?" + access.query, "state")] = access.pid
                     assert access.status == 302 and urlsplit(access.location).path == "/"
-            assert set(states) <= started.keys() & finished.keys()
+            assert states <= started.keys() & finished.keys()
             if any(started[s] != finished[s] for s in finished):
                 break
         crossed = [s for s in finished if started[s] != finished[s]]
