@@ -49,9 +49,11 @@ class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Always lowercase a-z, 0-9 and _ (see nicknames.py), so uniqueness is case-insensitive.
     nickname: Mapped[str] = mapped_column(sa.String(24), unique=True)
-    # The verified email that created the account, lowercased; unique so that two
-    # simultaneous first sign-ins cannot create two accounts.
-    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    # The verified email that created the account (ASCII letters lowercased). Unique, so that
+    # two simultaneous first sign-ins cannot create two accounts; None once a newer account
+    # was created with it after no identity of this one vouched for it any more. What links
+    # an account is Identity.email, not this.
+    email: Mapped[str | None] = mapped_column(sa.String(320), unique=True)
     about: Mapped[str] = mapped_column(sa.String(280), default="")
     picture: Mapped[str | None] = mapped_column(sa.String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
