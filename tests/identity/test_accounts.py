@@ -118,6 +118,13 @@ def test_simultaneous_first_sign_ins_with_one_email_make_one_user(app):
     assert db.session.scalar(sa.select(sa.func.count(Identity.id))) == 1
 
 
+def test_simultaneous_first_sign_ins_of_one_email_at_many_providers_make_one_user(app):
+    errors = run_at_once(app, 8, lambda i: sign_in(app, "same@example.org", sub=f"s-{i}"))
+    assert errors == []
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Identity.id))) == 8
+
+
 def test_simultaneous_colliding_nicknames_are_all_distinct(app):
     errors = run_at_once(app, 8, lambda i: sign_in(app, f"sam@host{i}.example"))
     assert errors == []
