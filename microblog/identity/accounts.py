@@ -1,5 +1,4 @@
-"""Who signed in: find the user by identity, then by an address an identity vouches for, else
-create one."""
+"""Who signed in: by identity, then by an address an identity still vouches for, else new."""
 
 from __future__ import annotations
 

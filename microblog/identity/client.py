@@ -104,7 +104,8 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
     def check_response_issuer(self, iss: str | None) -> None:
         """Apply RFC 9207: `iss` must be our issuer, and present if discovery promises it."""
         if iss is None:
-            if self.load_server_metadata().get("authorization_response_iss_parameter_supported"):
+            metadata = self.load_server_metadata()
+            if metadata.get("authorization_response_iss_parameter_supported") is True:
                 raise ProviderError("authorization response has no iss, which discovery promises")
         elif iss not in self.provider.accepted_issuers:
             raise ProviderError(f"authorization response iss {iss!r} is not the provider's issuer")
