@@ -52,9 +52,11 @@ class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Always lowercase a-z, 0-9 and _ (nicknames.NICKNAME_RE), so uniqueness is case-insensitive.
     nickname: Mapped[str] = mapped_column(sa.String(24), unique=True)
-    # The verified email that created the account, lowercased; unique so that two
-    # simultaneous first sign-ins cannot create two accounts.
-    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    # The verified email that created the account (ASCII letters lowercased). Unique, so that
+    # two simultaneous first sign-ins cannot create two accounts; None once a newer account
+    # was created with it after no identity of this one vouched for it any more. What links
+    # an account is Identity.email, not this.
+    email: Mapped[str | None] = mapped_column(sa.String(320), unique=True)
     # Shown beside the nickname: the provider's name at sign-up, then whatever they choose.
     display_name: Mapped[str] = mapped_column(sa.String(50), default="", server_default="")
     about: Mapped[str] = mapped_column(sa.String(280), default="")

@@ -1,4 +1,4 @@
-"""Who signed in: find the user by identity, then by verified email, else create one."""
+"""Who signed in: by identity, then by an address an identity still vouches for, else new."""
 
 from __future__ import annotations
 
@@ -70,20 +70,16 @@ def _find_or_create(provider: Provider, profile: Profile) -> User:
     )
     if identity is not None:
         identity.last_used_at = utcnow()
-        if profile.email and profile.email_verified:
-            identity.email = profile.email
+        # What the provider vouches for today: an address it stopped vouching for (changed,
+        # or no longer verified) must stop joining other providers to this account.
+        identity.email = profile.email if profile.email_verified else None
         _refresh_picture(identity.user, profile)
         return identity.user
 
     email = verified_email(provider, profile)
-    user = db.session.scalar(sa.select(User).where(User.email == email))
+    user = _user_vouched_for_by(email, provider)
     if user is None:
-        user = User(
-            nickname=free_nickname(nickname_from_email(email)),
-            email=email,
-            display_name=display_name_from(profile.name),  # first sign-in only: theirs after
-        )
-        db.session.add(user)
+        user = _new_user(email, profile)
         log.info("creating user %s from provider %s", user.nickname, provider.name)
     elif not provider.link_by_email:
         raise SignInError(
@@ -93,6 +89,39 @@ def _find_or_create(provider: Provider, profile: Profile) -> User:
     _refresh_picture(user, profile)
     user.identities.append(Identity(provider=provider.name, subject=profile.subject, email=email))
     db.session.flush()
+    return user
+
+
+def _user_vouched_for_by(email: str, provider: Provider) -> User | None:
+    """Return the one account an identity of which still has email as its verified address.
+
+    Not User.email: that is the address an account began with, which its owner's provider
+    may have given to someone else since.
+    """
+    owners = db.session.scalars(
+        sa.select(User).join(Identity).where(Identity.email == email).distinct().limit(2)
+    ).all()
+    if len(owners) > 1:  # each provider vouched for it for a different account: ask, don't pick
+        raise SignInError(
+            f"More than one account uses {email}. Sign in the way you did before, then link "
+            f"{provider.title} from Settings."
+        )
+    return owners[0] if owners else None
+
+
+def _new_user(email: str, profile: Profile) -> User:
+    """Add an account for email, taking User.email over from an account it no longer links."""
+    vouched = sa.select(Identity.id).where(Identity.user_id == User.id, Identity.email == email)
+    db.session.execute(
+        sa.update(User).where(User.email == email, ~vouched.exists()).values(email=None),
+        execution_options={"synchronize_session": False},
+    )
+    user = User(
+        nickname=free_nickname(nickname_from_email(email)),
+        email=email,
+        display_name=display_name_from(profile.name),  # first sign-in only: theirs after
+    )
+    db.session.add(user)
     return user
 
 

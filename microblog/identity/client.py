@@ -104,9 +104,26 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
         return limits.key_set(self.fetch_jwk_set(force=force))  # capped, parsed once per fetch
 
     def check_response_issuer(self, iss: str | None) -> None:
-        """Refuse an RFC 9207 `iss` on the authorization response that is not our issuer."""
-        if iss is not None and iss not in self.provider.accepted_issuers:
+        """Apply RFC 9207: `iss` must be our issuer, and present if discovery promises it."""
+        if iss is None:
+            metadata = self.load_server_metadata()
+            if metadata.get("authorization_response_iss_parameter_supported") is True:
+                raise ProviderError("authorization response has no iss, which discovery promises")
+        elif iss not in self.provider.accepted_issuers:
             raise ProviderError(f"authorization response iss {iss!r} is not the provider's issuer")
+
+    def exchange_code(
+        self, code: str | None, redirect_uri: str, code_verifier: str, nonce: str | None
+    ) -> dict[str, Any]:
+        """Trade the callback's code for tokens, with the attempt's PKCE verifier and nonce."""
+        if not code:
+            raise ProviderError("the callback carried no code")
+        token: dict[str, Any] = self.fetch_access_token(
+            redirect_uri=redirect_uri, code=code, code_verifier=code_verifier
+        )
+        if "id_token" in token and nonce:
+            token["userinfo"] = self.parse_id_token(token, nonce=nonce)
+        return token
 
     def fetch_profile(self, token: dict[str, Any]) -> Profile:
         """Return the signed-in person's profile from the token and the provider's API."""

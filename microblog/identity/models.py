@@ -1,4 +1,4 @@
-"""Identity's tables: who a person is at each provider, and their completed sign-ins."""
+"""Identity's tables: who a person is at each provider, sign-ins on their way, and done."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ class Identity(Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(sa.String(64))
     subject: Mapped[str] = mapped_column(sa.String(255))
-    email: Mapped[str | None] = mapped_column(sa.String(320))
+    # The address the provider vouched for (verified) at the last sign-in, else None: only
+    # an address some identity still vouches for may join a new provider to the account.
+    email: Mapped[str | None] = mapped_column(sa.String(320), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -38,3 +40,23 @@ class SignIn(Model):
     provider: Mapped[str] = mapped_column(sa.String(64))
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignInAttempt(Model):
+    """A sign-in on its way through a provider: the browser's choices and the PKCE secrets.
+
+    Kept here rather than in the session cookie, so that the cookie stays small however long
+    `next` is; the browser holds only the `state`, whose hash is the key.
+    """
+
+    __tablename__ = "sign_in_attempt"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(sa.String(64))
+    remember: Mapped[bool] = mapped_column(default=False)
+    next_url: Mapped[str | None] = mapped_column(sa.Text)
+    link_to: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(sa.Text)
+    code_verifier: Mapped[str] = mapped_column(sa.String(128))
+    nonce: Mapped[str | None] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -24,6 +24,8 @@ def sign_in_methods(user: User) -> dict[str, Any]:
     )  # fmt: skip
     return {
         "identities": [(provider_title(i.provider), i) for i in identities],
+        # The addresses a provider vouches for today: the only ones that join a new provider.
+        "linking_emails": sorted({i.email for i in identities if i.email}),
         "linkable": [p for p in all_providers() if p.ready and p.name not in linked],
         "sign_ins": [(provider_title(s.provider), s) for s in recent],
     }

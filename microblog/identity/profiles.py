@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from typing import Any
+
+# ASCII letters only: str.lower() and casefold() also map other characters onto ASCII ones
+# (KELVIN SIGN to "k", LONG S to "s" under casefold), which would make two addresses one.
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 class ProviderError(Exception):
@@ -31,8 +36,7 @@ def profile_from_claims(subject: Any, claims: dict[str, Any]) -> Profile:
         subject = str(subject)
     if not isinstance(subject, str) or not subject or len(subject) > 255:
         raise ProviderError("the provider gave no usable subject identifier")
-    email = claims.get("email")
-    email = email.strip().lower() if isinstance(email, str) and "@" in email else None
+    email = normalize_email(claims.get("email"))
     name, picture = claims.get("name"), claims.get("picture")
     return Profile(
         subject=subject,
@@ -44,3 +48,16 @@ def profile_from_claims(subject: Any, claims: dict[str, Any]) -> Profile:
         if isinstance(picture, str) and picture.startswith("https://") and len(picture) <= 2048
         else None,
     )
+
+
+def normalize_email(value: Any) -> str | None:
+    """Return the address as we compare it, or None if it is no address at all.
+
+    ASCII letters are lowercased in both parts, as every provider we know treats them; any
+    other character must match exactly (no case mapping, no Unicode normalization), so two
+    addresses that differ in more than ASCII case never become one.
+    """
+    if not isinstance(value, str):
+        return None
+    address = value.strip(" \t\r\n")
+    return address.translate(ASCII_LOWER) if "@" in address else None

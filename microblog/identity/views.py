@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
 
 import requests
-from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 from joserfc.errors import JoseError
@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 # What a call to the provider may throw: its refusals, its network, answers we refuse.
 # Nothing of our own: a bug in our code is a 500 with a traceback in the log, not a flash.
 PROVIDER_FAILURES = (OAuthError, requests.RequestException, ProviderError, JoseError)
+# Shown for a callback that answers no attempt of this browser: whatever the provider (or
+# whoever sent the browser here) wrote in `error_description` stays off our page.
+UNFINISHED = (
+    "That sign-in did not finish: it was cancelled, had expired or was already used. "
+    "Please sign in again."
+)
 
 
 def init_app(app: Flask) -> None:
@@ -37,6 +43,8 @@ def init_app(app: Flask) -> None:
 def login() -> str | Response:
     """Show one sign-in button per ready provider."""
     next_url = safe_next_url(request.args.get("next"))
+    if request.args.get("notice") == "unfinished":  # from a callback that must not flash
+        flash(UNFINISHED, "error")
     if current_user.is_authenticated:
         return redirect(next_url or url_for("views.index"))
     providers = [p for p in all_providers() if p.ready]
@@ -52,17 +60,22 @@ def start(name: str) -> Response:
     """
     provider = get_provider(name) or abort(404)
     next_url = safe_next_url(request.form.get("next"))
-    link_to = (
-        current_user.id if current_user.is_authenticated and request.form.get("link") else None
-    )
-    client = get_client(name)
     redirect_uri = url_for("auth.callback", name=name, _external=True)
     try:
-        rv = client.create_authorization_url(redirect_uri)
+        rv = get_client(name).create_authorization_url(redirect_uri)
     except PROVIDER_FAILURES as exc:  # discovery failed: the provider is down or misconfigured
         return _failed(provider, exc, next_url)
-    client.save_authorize_data(redirect_uri=redirect_uri, **rv)
-    attempts.remember(rv["state"], name, bool(request.form.get("remember_me")), next_url, link_to)
+    linking = current_user.is_authenticated and request.form.get("link")
+    attempt = attempts.Attempt(
+        provider=name,
+        remember=bool(request.form.get("remember_me")),
+        next_url=next_url,
+        link_to=current_user.id if linking else None,
+        redirect_uri=redirect_uri,
+        code_verifier=rv["code_verifier"],
+        nonce=rv.get("nonce"),  # OpenID Connect only
+    )
+    attempts.save(rv["state"], attempt)
     return redirect(rv["url"])
 
 
@@ -79,39 +92,38 @@ def callback(name: str) -> Response:
 
 
 def _finish_sign_in(provider: Provider) -> Response:
-    name = provider.name
-    state = request.values.get("state", "")
-    pending = attempts.pop(state, name)
-    next_url = pending["next"] if pending else None
-    back_to = "views.settings" if pending and pending.get("link_to") is not None else None
+    # One source for state, error, iss and code alike: the form of a POST (form_post), the
+    # query of a GET. Never a mix: each is checked where the one that is used came from.
+    params = request.form if request.method == "POST" else request.args
+    attempt = attempts.pop(params.get("state"), provider.name)
+    if attempt is None:  # not this browser's: no flash, no session write, no provider text
+        return redirect(url_for("auth.login", notice="unfinished"))
     try:
-        attempt = _answered(pending)
-        profile = _verified_profile(provider)
-        if attempt["link_to"] is not None:
-            return _link(provider, profile, attempt["link_to"])
+        profile = _verified_profile(provider, attempt, params)
+    except PROVIDER_FAILURES as exc:
+        return _failed(provider, exc, attempt.next_url, attempt.link_to is not None)
+    try:
+        if attempt.link_to is not None:
+            return _link(provider, profile, attempt.link_to)
         user = accounts.sign_in(provider, profile, request.remote_addr)
-    except (*PROVIDER_FAILURES, SignInError) as exc:
-        attempts.forget_authlib_state(name, state)
-        return _failed(provider, exc, next_url, back_to=back_to)
+    except SignInError as exc:
+        return _failed(provider, exc, attempt.next_url, attempt.link_to is not None)
     attempts.renew_session()
-    login_user(user, remember=attempt["remember"])
-    return redirect(next_url or url_for("views.index"))
+    login_user(user, remember=attempt.remember)
+    return redirect(attempt.next_url or url_for("views.index"))
 
 
-def _answered(attempt: dict[str, Any] | None) -> dict[str, Any]:
-    """Return the attempt this callback answers, unless the provider sent an error."""
-    if error := request.values.get("error"):  # before state: a denial may come without one
-        raise OAuthError(error=error, description=request.values.get("error_description"))
-    if attempt is None:
-        raise MismatchingStateError()
-    return attempt
-
-
-def _verified_profile(provider: Provider) -> Profile:
-    """Check the provider's answer, trade its code for tokens, and read the profile."""
+def _verified_profile(
+    provider: Provider, attempt: attempts.Attempt, params: Mapping[str, str]
+) -> Profile:
+    """Check the provider's answer to attempt, trade its code for tokens, read the profile."""
+    if error := params.get("error"):
+        raise OAuthError(error=error, description=params.get("error_description"))
     client = get_client(provider.name)
-    client.check_response_issuer(request.values.get("iss"))
-    token = client.authorize_access_token()
+    client.check_response_issuer(params.get("iss"))
+    token = client.exchange_code(
+        params.get("code"), attempt.redirect_uri, attempt.code_verifier, attempt.nonce
+    )
     return client.fetch_profile(token)
 
 
@@ -159,13 +171,13 @@ def logout() -> Response:
 
 
 def _failed(
-    provider: Provider, exc: Exception, next_url: str | None, back_to: str | None = None
+    provider: Provider, exc: Exception, next_url: str | None, to_settings: bool = False
 ) -> Response:
     """Log the technical reason, tell the person what happened, and go back where they were."""
     log.warning("sign-in with %s failed: %s: %s", provider.name, type(exc).__name__, loggable(exc))
     flash(failure_message(provider, exc), "error")
-    if back_to:
-        return redirect(url_for(back_to))
+    if to_settings:
+        return redirect(url_for("views.settings"))
     return redirect(url_for("auth.login", next=next_url))
 
 
@@ -174,8 +186,6 @@ def failure_message(provider: Provider, exc: Exception) -> str:
     title = provider.title
     if isinstance(exc, SignInError):
         return str(exc)
-    if isinstance(exc, MismatchingStateError):
-        return "That sign-in had expired or was already used. Please sign in again."
     if isinstance(exc, OAuthError) and exc.error == "access_denied":
         return f"Signing in with {title} was cancelled. You can try again or choose another way."
     if isinstance(exc, OAuthError):

@@ -12,7 +12,7 @@ from alembic import op
 # revision identifiers, used by Alembic.
 revision = "0004"
 # Until the hardening branch's 0003 is merged; then this becomes "0003".
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

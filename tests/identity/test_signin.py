@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+import requests
 import responses
 import sqlalchemy as sa
 
@@ -288,14 +291,21 @@ def test_the_next_attempt_succeeds_once_the_provider_recovers(client, fake_idp):
     assert len(users()) == 1
 
 
+UNFINISHED = "That sign-in did not finish: it was cancelled, had expired or was already used."
+
+
+def sets_cookies(resp) -> list[str]:
+    return resp.headers.getlist("Set-Cookie")
+
+
 def test_a_replayed_callback_is_refused(client, fake_idp):
     location = fake_idp.start(client, "google").headers["Location"]
     callback = fake_idp.authorize(location)
     assert client.get(callback).headers["Location"] == "/"
     client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
     resp = client.get(callback)
-    assert resp.headers["Location"] == "/login"
-    assert "expired or was already used" in flashes(client)
+    assert resp.headers["Location"] == "/login?notice=unfinished"
+    assert "expired or was already used" in client.get(resp.headers["Location"]).text
     assert signed_in_as(client) is None
 
 
@@ -303,8 +313,9 @@ def test_a_replayed_callback_is_refused(client, fake_idp):
 def test_missing_or_forged_state_is_refused(client, fake_idp, query):
     fake_idp.start(client, "google")
     resp = client.get(f"/auth/google/callback{query}")
-    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
-    assert "expired or was already used" in flashes(client)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login?notice=unfinished"
+    assert sets_cookies(resp) == []  # this browser's pending sign-in is left as it was
+    assert "expired or was already used" in client.get(resp.headers["Location"]).text
     assert fake_idp.requests_to("accounts.google.com") == 1  # discovery only: no token call
 
 
@@ -313,21 +324,119 @@ def test_state_from_another_browser_is_refused(app, fake_idp):
     location = fake_idp.start(attacker, "google").headers["Location"]
     callback = fake_idp.authorize(location, Person(email="attacker@example.org"))
     resp = victim.get(callback)  # login CSRF: the attacker's code in the victim's browser
-    assert resp.headers["Location"] == "/login"
+    assert resp.headers["Location"] == "/login?notice=unfinished"
+    assert sets_cookies(resp) == []
     assert users() == []
 
 
-def test_a_posted_error_ends_on_the_login_page(client, fake_idp):
-    resp = client.post("/auth/google/callback", data={"error": "server_error"})
-    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
-    assert "Google refused the sign-in (server_error)" in flashes(client)
+SUSPENDED = "Your account was suspended. Call +1 555 0100 to restore it."
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("state", [None, "forged"])
+def test_an_error_for_no_attempt_of_this_browser_shows_a_fixed_sentence(
+    client, fake_idp, method, state
+):
+    fake_idp.start(client, "google")  # a real attempt, whose state the sender does not know
+    params = {"error": "server_error", "error_description": SUSPENDED}
+    if state:
+        params["state"] = state
+    if method == "GET":
+        resp = client.get("/auth/google/callback", query_string=params)
+    else:
+        resp = client.post("/auth/google/callback", data=params)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login?notice=unfinished"
+    assert sets_cookies(resp) == []
+    page = client.get(resp.headers["Location"]).text
+    assert UNFINISHED in page
+    assert "suspended" not in page and "server_error" not in page
+
+
+def test_a_cross_site_post_without_cookies_sets_no_cookie(app, client, fake_idp):
+    fake_idp.sign_in(client)  # the victim, signed in without "Remember me"
+    # An auto-submitting form on another site: SameSite=Lax keeps the cookies at home.
+    stranger = app.test_client()
+    resp = stranger.post(
+        "/auth/google/callback", data={"error": "server_error", "error_description": SUSPENDED}
+    )
+    assert resp.status_code == 302 and sets_cookies(resp) == []
+    assert signed_in_as(client) == "ann"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_error_for_this_browsers_attempt_shows_the_providers_text(client, fake_idp, method):
+    location = fake_idp.start(client, "google", next="/explore").headers["Location"]
+    state = parse_qs(urlsplit(location).query)["state"][0]
+    params = {"state": state, "error": "server_error", "error_description": "Try later."}
+    if method == "GET":
+        resp = client.get("/auth/google/callback", query_string=params)
+    else:
+        resp = client.post("/auth/google/callback", data=params)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login?next=/explore"
+    assert "Google refused the sign-in (Try later.)" in flashes(client)
 
 
 def test_provider_error_text_is_escaped(client, fake_idp):
-    client.get("/auth/google/callback?error=x&error_description=<script>alert(1)</script>")
+    location = fake_idp.start(client, "google").headers["Location"]
+    state = parse_qs(urlsplit(location).query)["state"][0]
+    client.get(
+        "/auth/google/callback",
+        query_string={"state": state, "error": "x", "error_description": "<script>alert(1)"},
+    )
     html = flashes(client)
     assert "<script>alert(1)" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(1)" in html
+
+
+def promise_iss(fake_idp, provider: str = "google") -> str:
+    """Make the provider's discovery promise RFC 9207 `iss`; return its issuer."""
+    p = fake_idp.app.extensions["microblog.providers"][provider]
+    document = requests.get(p.server_metadata_url, timeout=5).json()  # from the fake
+    document["authorization_response_iss_parameter_supported"] = True
+    fake_idp.rsps.replace(responses.GET, p.server_metadata_url, json=document)
+    return p.issuer
+
+
+def callback_params(callback: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(callback).query).items()}
+
+
+def test_a_missing_iss_is_refused_when_discovery_promises_it(client, fake_idp):
+    issuer = promise_iss(fake_idp)
+    callback = fake_idp.authorize(fake_idp.start(client, "google").headers["Location"])
+    resp = client.get(callback)  # the fake sends no iss
+    assert resp.headers["Location"] == "/login"
+    assert "could not verify the answer from Google" in flashes(client)
+    assert users() == []
+    callback = fake_idp.authorize(fake_idp.start(client, "google").headers["Location"])
+    resp = client.get(f"{callback}&iss={issuer}")
+    assert resp.headers["Location"] == "/"
+
+
+def test_a_posted_answer_signs_in_from_its_form(client, fake_idp):
+    callback = fake_idp.authorize(fake_idp.start(client, "google").headers["Location"])
+    resp = client.post(urlsplit(callback).path, data=callback_params(callback))
+    assert resp.headers["Location"] == "/"
+    assert signed_in_as(client) == "ann"
+
+
+def test_a_posted_iss_is_checked_even_with_a_good_one_in_the_query(client, fake_idp):
+    issuer = promise_iss(fake_idp)
+    callback = fake_idp.authorize(fake_idp.start(client, "google").headers["Location"])
+    form = {**callback_params(callback), "iss": "https://evil.example.com"}
+    resp = client.post(f"{urlsplit(callback).path}?iss={issuer}", data=form)
+    assert resp.headers["Location"] == "/login"
+    assert "could not verify the answer from Google" in flashes(client)
+    assert users() == []
+
+
+def test_a_posted_answer_uses_the_state_of_its_form_not_of_its_query(client, fake_idp):
+    first = fake_idp.authorize(fake_idp.start(client, "google").headers["Location"])
+    second = fake_idp.authorize(fake_idp.start(client, "google").headers["Location"])
+    form = {**callback_params(second), "state": "forged"}
+    resp = client.post(f"{urlsplit(first).path}?state={callback_params(first)['state']}", data=form)
+    assert resp.headers["Location"] == "/login?notice=unfinished"
+    assert users() == []
 
 
 def test_unknown_provider_is_404(client):
