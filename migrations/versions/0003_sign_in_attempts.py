@@ -1,6 +1,6 @@
 """sign-in attempts kept server-side; addresses that link an account
 
-Revision ID: 0003_sign_in_attempts
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-02
 

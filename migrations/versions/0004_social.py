@@ -1,7 +1,7 @@
 """display names, replies, edits, likes, mentions, notifications, blocks and mutes
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01
 
 """
@@ -11,7 +11,6 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0004"
-# Until the hardening branch's 0003 is merged; then this becomes "0003".
 down_revision = "0003"
 branch_labels = None
 depends_on = None
