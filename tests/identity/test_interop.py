@@ -140,7 +140,7 @@ def test_sign_out_ends_the_session(idp, visitor):
     assert confirm.status_code == 200 and "Sign out?" in confirm.text
     out = visitor.post_form("/logout", home)
     assert visitor.path(out) == "/login" and "You have signed out." in out.text
-    assert visitor.path(visitor.get("/")) == "/login"
+    assert visitor.path(visitor.get("/settings")) == "/login"
 
 
 def test_discovery_and_keys_are_fetched_once_per_app(idp, visitor):

@@ -460,7 +460,7 @@ def test_sign_out_needs_post_and_csrf(client, fake_idp):
     assert resp.headers["Location"] == "/login"
     assert signed_in_as(client) is None
     assert client.get_cookie("remember_token") is None
-    assert client.get("/").status_code == 302
+    assert client.get("/settings").status_code == 302
 
 
 def test_sign_out_invalidates_cookies_captured_before(app, client, fake_idp):
@@ -470,10 +470,10 @@ def test_sign_out_invalidates_cookies_captured_before(app, client, fake_idp):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
     thief = app.test_client()
     thief.set_cookie("session", stolen_session)
-    assert thief.get("/").status_code == 302
+    assert thief.get("/settings").status_code == 302
     thief = app.test_client()
     thief.set_cookie("remember_token", stolen_remember)
-    assert thief.get("/").status_code == 302
+    assert thief.get("/settings").status_code == 302
 
 
 def test_provider_calls_have_a_timeout(app):

@@ -42,7 +42,7 @@ def test_a_signed_in_client_does_not_sign_in_the_next(app, fake_idp):
     assert fake_idp.sign_in(ann).headers["Location"] == "/"
     assert ann.get("/").status_code == 200
     # Flask-Login keeps the current user in g: shared, the stranger would see Ann's timeline.
-    assert urlsplit(stranger.get("/").headers["Location"]).path == "/login"
+    assert urlsplit(stranger.get("/settings").headers["Location"]).path == "/login"
 
 
 def test_csrf_token_is_the_one_the_form_sends(client, fake_idp):

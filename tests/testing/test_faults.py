@@ -83,7 +83,7 @@ def test_each_fault_stops_the_sign_in_where_it_says(client, fake_idp, fault, pro
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert 'class="flash flash-error"' in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
-    assert urlsplit(client.get("/").headers["Location"]).path == "/login"  # not signed in
+    assert urlsplit(client.get("/settings").headers["Location"]).path == "/login"  # not signed in
     reached = endpoints_reached(fake_idp)
     if stage == "start":  # the app itself answered the start: the browser stayed here
         assert resp.request.path == f"/login/{provider}"

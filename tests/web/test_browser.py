@@ -196,7 +196,7 @@ def test_post_follow_settings_and_sign_out(page, context, new_context, server, s
     page.get_by_role("link", name="Explore").click()
     expect(feed.locator("article")).to_have_count(2)
     shots(page, "explore")
-    feed.get_by_role("link", name="bob", exact=True).click()
+    feed.get_by_role("link", name="@bob", exact=True).click()
     expect(page).to_have_url(f"{server.url}/u/bob")
     page.get_by_role("button", name="Follow bob").click()
     expect(status(page)).to_have_text("You are following bob.")
@@ -226,7 +226,7 @@ def test_post_follow_settings_and_sign_out(page, context, new_context, server, s
     page.get_by_role("banner").get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{server.url}/login")
     expect(status(page)).to_have_text("You have signed out.")
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.url}/settings")
     expect(page).to_have_url(re.compile(r"/login\?next="))
     # The cookies from before signing out no longer sign anyone in.
     replay = loopback_only(new_context())
