@@ -115,6 +115,10 @@ class ProviderClient(FlaskOAuth2App):
             profile = self._github_profile(token)
         else:
             profile = self._oauth2_profile(token)
+        if problem := limits.profile_problem(
+            p.title, profile.subject, profile.email, profile.picture
+        ):
+            raise SignInError(problem)  # what PostgreSQL would refuse, refused alike everywhere
         if p.trust_email and profile.email and not profile.email_verified:
             # The operator vouches that this provider verifies every address it hands out.
             profile = Profile(profile.subject, profile.email, True, profile.name, profile.picture)
