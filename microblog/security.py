@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, abort, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import RequestLimit
 from flask_login import current_user
@@ -45,6 +46,20 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class PublicScheme:
+    """WSGI middleware: requests arrive on the public URL's scheme, whatever the last hop used.
+
+    Outside ProxyFix, so a trusted proxy's X-Forwarded-Proto still has the last word.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], scheme: str) -> None:
+        self.wsgi_app, self.scheme = wsgi_app, scheme
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ["wsgi.url_scheme"] = self.scheme
+        return self.wsgi_app(environ, start_response)
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, Secure when the request is https (behind ProxyFix too)."""
 
@@ -59,6 +74,17 @@ def init_app(app: Flask) -> None:
         werkzeug_log.addFilter(RedactSecrets())
     # Registered before Flask-Login's handler, so it runs after it and sees the remember cookie.
     app.after_request(_harden)
+    if public_url := app.config["PUBLIC_URL"]:
+        # The Host header would otherwise become the callback URL sent to providers.
+        scheme, public_host = urlsplit(public_url)[:2]
+        app.wsgi_app = PublicScheme(app.wsgi_app, scheme)  # type: ignore[method-assign]
+        app.before_request(lambda: _only(public_host))
+
+
+def _only(public_host: str) -> None:
+    """Refuse a request for another host name (DNS rebinding, a forged Host header)."""
+    if request.host.lower() != public_host:
+        abort(400, "This site answers only at its own address. Check the link you followed.")
 
 
 def _harden(response: Response) -> Response:
