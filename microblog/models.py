@@ -47,6 +47,10 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 class User(UserMixin, Model):
+    # SQLite would otherwise give a deleted account's id to the next one (PostgreSQL's
+    # sequences never reuse a value): ids are never reused, on either.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: Mapped[int] = mapped_column(primary_key=True)
     # Always lowercase a-z, 0-9 and _ (see nicknames.py), so uniqueness is case-insensitive.
     nickname: Mapped[str] = mapped_column(sa.String(24), unique=True)

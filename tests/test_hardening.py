@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import responses
+import sqlalchemy as sa
+from flask_migrate import upgrade
 
 from microblog import create_app
 from microblog.config import ConfigError, public_url
 from microblog.extensions import db
+from microblog.models import User
 from microblog.testing import FakeIdP
 from tests import live
-from tests.helpers import base_config
+from tests.helpers import base_config, csrf_token
 
 PUBLIC = "https://blog.example"
 
@@ -84,3 +89,75 @@ def test_a_public_url_that_is_not_one_stops_the_start(value, monkeypatch, tmp_pa
     monkeypatch.setenv("MICROBLOG_PUBLIC_URL", value)
     with pytest.raises(ConfigError, match="MICROBLOG_PUBLIC_URL"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+
+
+# --- ids are never reused, and identicons never pass to the next holder of a nickname -------
+
+
+def delete_account(client, nickname: str) -> None:
+    token = csrf_token(client, "/settings")
+    resp = client.post("/settings/delete", data={"csrf_token": token, "confirm": nickname})
+    assert resp.headers["Location"] == "/login"
+
+
+def user_id(nickname: str) -> int:
+    return db.session.scalar(sa.select(User.id).where(User.nickname == nickname))
+
+
+def test_a_deleted_accounts_id_and_identicon_go_to_nobody(app, fake_idp):
+    first = app.test_client()
+    fake_idp.sign_in(first, email="ann@example.org")
+    ann_id, ann_icon = user_id("ann"), first.get("/u/ann/avatar.svg").data
+    delete_account(first, "ann")
+
+    second = app.test_client()  # someone else, whose address also makes the nickname "ann"
+    assert fake_idp.sign_in(second, email="ann@elsewhere.example").headers["Location"] == "/"
+    assert user_id("ann") != ann_id
+    assert second.get("/u/ann/avatar.svg").data != ann_icon
+
+
+def test_identicons_do_not_derive_from_the_id_alone(app, client, make_user):
+    """Even a reused id (an old SQLite database, say) draws another identicon."""
+    ann = make_user("ann")
+    ann_id, ann_icon = ann.id, client.get("/u/ann/avatar.svg").data
+    db.session.delete(ann)
+    db.session.commit()
+    make_user("ann", id=ann_id, created_at=ann.created_at + timedelta(days=1))
+    assert client.get("/u/ann/avatar.svg").data != ann_icon
+
+
+def test_upgrading_an_sqlite_database_keeps_every_row(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    app = create_app(base_config(url))
+    tables = ("user", "identity", "post", "follow", "sign_in")
+    with app.app_context():
+        upgrade(revision="0002")
+        with db.engine.begin() as conn:
+            for sql in OLD_ROWS:
+                conn.execute(sa.text(sql))
+        upgrade()
+        with db.engine.begin() as conn:
+            counts = [conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar() for t in tables]
+            assert counts == [2, 1, 1, 1, 1]
+            conn.execute(sa.text('DELETE FROM "user" WHERE id = 2'))  # the newest account
+            conn.execute(sa.text(NEW_USER))
+            assert conn.execute(sa.text('SELECT max(id) FROM "user"')).scalar() == 3
+            counts = [conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar() for t in tables]
+            assert counts == [2, 0, 0, 0, 0]  # foreign keys are on again: the delete cascaded
+        db.engine.dispose()
+
+
+NEW_USER = (
+    'INSERT INTO "user" (nickname, email, about, created_at, session_token) '
+    "VALUES ('c', 'c@example.org', '', '2026-01-02 00:00:00', 't')"
+)
+OLD_ROWS = [
+    'INSERT INTO "user" (id, nickname, email, about, created_at, session_token) VALUES '
+    "(1, 'a', 'a@example.org', '', '2026-01-01 00:00:00', 't'), "
+    "(2, 'b', 'b@example.org', '', '2026-01-01 00:00:00', 't')",
+    "INSERT INTO identity (user_id, provider, subject, email, created_at, last_used_at) "
+    "VALUES (2, 'google', 's', 'b@example.org', '2026-01-01', '2026-01-01')",
+    "INSERT INTO post (user_id, body, created_at) VALUES (2, 'hi', '2026-01-01')",
+    "INSERT INTO follow (follower_id, followed_id, created_at) VALUES (1, 2, '2026-01-01')",
+    "INSERT INTO sign_in (user_id, provider, created_at) VALUES (2, 'google', '2026-01-01')",
+]
