@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import responses
@@ -161,3 +164,47 @@ OLD_ROWS = [
     "INSERT INTO follow (follower_id, followed_id, created_at) VALUES (1, 2, '2026-01-01')",
     "INSERT INTO sign_in (user_id, provider, created_at) VALUES (2, 'google', '2026-01-01')",
 ]
+
+
+# --- the SQLite file is private ----------------------------------------------------------------
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)  # the usual default, under which files come out 0644
+    yield
+    os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_sqlite_database_and_its_journals_are_private(tmp_path, umask_022):
+    path = tmp_path / "microblog.sqlite"
+    app = create_app(base_config(f"sqlite:///{path}"))
+    with app.app_context():
+        upgrade()
+        assert mode(path) == 0o600
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("PRAGMA journal_mode=WAL"))
+            conn.execute(sa.text(NEW_USER))
+            conn.commit()
+            assert mode(path.with_name(path.name + "-wal")) == 0o600
+            assert mode(path.with_name(path.name + "-shm")) == 0o600
+            conn.execute(sa.text("PRAGMA journal_mode=DELETE"))
+        with db.engine.connect() as conn:
+            conn.execute(sa.text('DELETE FROM "user"'))
+            journal = path.with_name(path.name + "-journal")
+            assert mode(journal) == 0o600  # the rollback journal, while the change is open
+            conn.rollback()
+        db.engine.dispose()
+
+
+def test_an_existing_sqlite_database_keeps_its_permissions(tmp_path, umask_022):
+    path = tmp_path / "microblog.sqlite"
+    path.touch(mode=0o640)  # the operator's choice, e.g. for a backup group
+    app = create_app(base_config(f"sqlite:///{path}"))
+    with app.app_context():
+        db.engine.dispose()
+    assert mode(path) == 0o640
