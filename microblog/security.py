@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ParamSpec
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, make_response, request
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_limiter import RequestLimit
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -30,6 +33,9 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+# For pages with personal data (email addresses, sign-in history): no cache keeps a copy.
+NO_STORE = "no-store"
+P = ParamSpec("P")
 # Query parameters that carry credentials: the callback's one-time code, and tokens.
 SECRET_PARAMS = re.compile(r"\b(code|access_token|id_token|token)=[^&\s\"]+")
 
@@ -87,9 +93,24 @@ def _only(public_host: str) -> None:
         abort(400, "This site answers only at its own address. Check the link you followed.")
 
 
+def no_store(view: Callable[P, ResponseReturnValue]) -> Callable[P, Response]:
+    """Mark a view's pages as never to be kept by a cache: they show personal data."""
+
+    @functools.wraps(view)
+    def private_view(*args: P.args, **kwargs: P.kwargs) -> Response:
+        response = make_response(view(*args, **kwargs))
+        response.headers["Cache-Control"] = NO_STORE
+        return response
+
+    return private_view
+
+
 def _harden(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if getattr(request_ctx, "flashes", None):
+        # A page showing a flashed message (which may name an email address) is one person's.
+        response.headers["Cache-Control"] = NO_STORE
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS
         cookies = response.headers.getlist("Set-Cookie")

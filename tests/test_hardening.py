@@ -208,3 +208,31 @@ def test_an_existing_sqlite_database_keeps_its_permissions(tmp_path, umask_022):
     with app.app_context():
         db.engine.dispose()
     assert mode(path) == 0o640
+
+
+# --- pages with personal data are not kept by caches ---------------------------------------------
+
+
+def test_settings_are_never_stored_by_a_cache(client, fake_idp):
+    fake_idp.sign_in(client, email="ann@example.org")
+    page = client.get("/settings")
+    assert "ann@example.org" in page.get_data(as_text=True)  # the account's email, and
+    assert "127.0.0.1" in page.get_data(as_text=True)  # the sign-in history
+    assert page.headers["Cache-Control"] == "no-store"
+    token = csrf_token(client, "/settings")
+    refused = client.post("/settings", data={"csrf_token": token, "nickname": "not a nickname!"})
+    assert refused.status_code == 422 and refused.headers["Cache-Control"] == "no-store"
+    refused = client.post("/settings/delete", data={"csrf_token": token, "confirm": "no"})
+    assert refused.status_code == 422 and refused.headers["Cache-Control"] == "no-store"
+
+
+def test_a_page_showing_a_flashed_email_is_never_stored(client, fake_idp):
+    fake_idp.sign_in(client, email="ann@example.org", email_verified=False)
+    page = client.get("/login")
+    assert "ann@example.org" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_other_pages_keep_their_caching(client):
+    assert "Cache-Control" not in client.get("/login").headers
+    assert "Cache-Control" not in client.get("/explore").headers
