@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask
@@ -45,8 +46,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         # A token with an unknown key id re-fetches the provider's keys at most this often.
         JWKS_REFETCH_INTERVAL=60.0,
         TRUSTED_PROXIES=int(_number(env, "MICROBLOG_TRUSTED_PROXIES", 0)),
-        # The site's public address, for `flask providers` to print callback URLs.
-        PUBLIC_URL=env.get("MICROBLOG_PUBLIC_URL"),
+        # The site's public address: when set, the only Host answered, and the base of every
+        # absolute URL (the callback sent to providers); `flask providers` prints it too.
+        PUBLIC_URL=env.get("MICROBLOG_PUBLIC_URL") or None,
         POSTS_PER_PAGE=20,
         # Cookies: never readable from scripts; Lax, not Strict, or the return from the
         # provider (a cross-site navigation) arrives without the session.
@@ -70,6 +72,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     )
     if overrides:
         app.config.from_mapping(overrides)
+    app.config["PUBLIC_URL"] = public_url(app.config["PUBLIC_URL"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = env.get("SECRET_KEY") or load_secret_key(app.instance_path)
 
@@ -84,6 +87,35 @@ def serves_requests() -> bool:
     if ctx is None or ctx.find_object(ScriptInfo) is None:
         return True
     return ctx.info_name == "run"
+
+
+def public_url(value: str | None) -> str | None:
+    """Return MICROBLOG_PUBLIC_URL as scheme://host[:port], or raise ConfigError."""
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise ConfigError(
+            f"environment: MICROBLOG_PUBLIC_URL={value!r} is not scheme://host[:port] "
+            "(e.g. https://blog.example.com; a path prefix comes from X-Forwarded-Prefix)"
+        )
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.netloc.lower()
+    if parts.port == default_port:
+        host = host.rsplit(":", 1)[0]
+    return f"{parts.scheme}://{host}"
 
 
 def database_url(value: str | None) -> str:

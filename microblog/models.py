@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,10 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 class User(UserMixin, Model):
+    # SQLite would otherwise give a deleted account's id to the next one (PostgreSQL's
+    # sequences never reuse a value): ids are never reused, on either.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: Mapped[int] = mapped_column(primary_key=True)
     # Always lowercase a-z, 0-9 and _ (nicknames.NICKNAME_RE), so uniqueness is case-insensitive.
     nickname: Mapped[str] = mapped_column(sa.String(24), unique=True)
@@ -78,13 +83,29 @@ class User(UserMixin, Model):
 
 
 def init_app(app: Flask) -> None:
-    """Make SQLite enforce foreign keys and wait for locks, like PostgreSQL; quiet its errors."""
+    """Keep SQLite private and as strict as PostgreSQL, and row values out of PostgreSQL errors."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     if engine.dialect.name == "postgresql":
         sa.event.listen(engine, "handle_error", _without_detail)
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by us alone (it holds emails and IP addresses).
+
+    SQLite gives its journal and WAL files the database file's permissions.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # an existing database keeps the permissions its operator gave it
+    except FileNotFoundError:
+        pass  # no such folder: SQLite will say so on first use
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

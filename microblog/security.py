@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, abort, current_app, make_response, request
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_limiter import RequestLimit, RouteLimit
 from flask_login import current_user
 
@@ -27,6 +32,9 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+# For pages with personal data (email addresses, sign-in history): no cache keeps a copy.
+NO_STORE = "no-store"
+P = ParamSpec("P")
 # Query parameters that carry credentials: the callback's one-time code, and tokens.
 SECRET_PARAMS = re.compile(r"\b(code|access_token|id_token|token)=[^&\s\"]+")
 
@@ -41,6 +49,20 @@ class RedactSecrets(logging.Filter):
                 for a in record.args
             )
         return True
+
+
+class PublicScheme:
+    """WSGI middleware: requests arrive on the public URL's scheme, whatever the last hop used.
+
+    Outside ProxyFix, so a trusted proxy's X-Forwarded-Proto still has the last word.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], scheme: str) -> None:
+        self.wsgi_app, self.scheme = wsgi_app, scheme
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ["wsgi.url_scheme"] = self.scheme
+        return self.wsgi_app(environ, start_response)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -58,11 +80,37 @@ def init_app(app: Flask) -> None:
         werkzeug_log.addFilter(RedactSecrets())
     # Registered before Flask-Login's handler, so it runs after it and sees the remember cookie.
     app.after_request(_harden)
+    if public_url := app.config["PUBLIC_URL"]:
+        # The Host header would otherwise become the callback URL sent to providers.
+        scheme, public_host = urlsplit(public_url)[:2]
+        app.wsgi_app = PublicScheme(app.wsgi_app, scheme)  # type: ignore[method-assign]
+        app.before_request(lambda: _only(public_host))
+
+
+def _only(public_host: str) -> None:
+    """Refuse a request for another host name (DNS rebinding, a forged Host header)."""
+    if request.host.lower() != public_host:
+        abort(400, "This site answers only at its own address. Check the link you followed.")
+
+
+def no_store(view: Callable[P, ResponseReturnValue]) -> Callable[P, Response]:
+    """Mark a view's pages as never to be kept by a cache: they show personal data."""
+
+    @functools.wraps(view)
+    def private_view(*args: P.args, **kwargs: P.kwargs) -> Response:
+        response = make_response(view(*args, **kwargs))
+        response.headers["Cache-Control"] = NO_STORE
+        return response
+
+    return private_view
 
 
 def _harden(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if getattr(request_ctx, "flashes", None):
+        # A page showing a flashed message (which may name an email address) is one person's.
+        response.headers["Cache-Control"] = NO_STORE
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS
         cookies = response.headers.getlist("Set-Cookie")

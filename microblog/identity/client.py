@@ -129,6 +129,10 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
         """Return the signed-in person's profile from the token and the provider's API."""
         p = self.provider
         profile = KINDS[p.kind].fetch_profile(self, token)
+        if problem := limits.profile_problem(
+            p.title, profile.subject, profile.email, profile.picture
+        ):
+            raise SignInError(problem)  # what PostgreSQL would refuse, refused alike everywhere
         if p.trust_email and profile.email and not profile.email_verified:
             # The operator vouches that this provider verifies every address it hands out.
             profile = Profile(profile.subject, profile.email, True, profile.name, profile.picture)

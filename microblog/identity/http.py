@@ -67,7 +67,7 @@ def is_public(address: str) -> bool:
 
 
 def resolve(host: str, port: int) -> list[str]:
-    """Return the addresses host resolves to (tests replace this, never the network)."""
+    """Return the addresses host resolves to: the ones vetted are the ones connected to."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from ..extensions import csrf
 from ..logs import loggable
 from ..security import rate_limit
-from . import accounts, attempts, sessions
+from . import accounts, attempts, limits, sessions
 from .client import Profile, ProviderError, SignInError
 from .providers import Provider
 from .redirects import safe_next_url
@@ -105,7 +105,7 @@ def _finish_sign_in(provider: Provider) -> Response:
     try:
         if attempt.link_to is not None:
             return _link(provider, profile, attempt.link_to)
-        user = accounts.sign_in(provider, profile, request.remote_addr)
+        user = accounts.sign_in(provider, profile, limits.client_address(request.remote_addr))
     except SignInError as exc:
         return _failed(provider, exc, attempt.next_url, attempt.link_to is not None)
     attempts.renew_session()

@@ -21,9 +21,13 @@ def avatar_url(user: User) -> str:
     return profile_url(user.nickname) + "/avatar.svg"
 
 
-def identicon_svg(user_id: int) -> str:
-    """Draw the identicon of a user id: a symmetric 5×5 pattern in a colour from its hash."""
-    digest = hashlib.sha256(f"microblog-identicon:{user_id}".encode()).digest()
+def identicon_svg(user: User) -> str:
+    """Draw user's identicon: a symmetric 5×5 pattern in a colour, from a hash of the account.
+
+    The account's id and creation time: an id alone may pass to the next account.
+    """
+    account = f"{user.id}:{user.created_at.isoformat()}"
+    digest = hashlib.sha256(f"microblog-identicon:{account}".encode()).digest()
     hue = int.from_bytes(digest[:2], "big") % 360
     bits = int.from_bytes(digest[2:6], "big")
     half = (GRID + 1) // 2
@@ -43,9 +47,9 @@ def identicon_svg(user_id: int) -> str:
     )
 
 
-def identicon_response(user_id: int) -> Response:
-    """Send user_id's identicon, cacheable by browsers and revalidated by its ETag."""
-    response = Response(identicon_svg(user_id), mimetype="image/svg+xml")
+def identicon_response(user: User) -> Response:
+    """Send user's identicon, cacheable by browsers and revalidated by its ETag."""
+    response = Response(identicon_svg(user), mimetype="image/svg+xml")
     response.cache_control.public = True
     response.cache_control.max_age = IDENTICON_MAX_AGE
     # An SVG opened on its own is a document of this site: let it run and load nothing.

@@ -49,8 +49,8 @@ def people(nickname: str, direction: str) -> str:
 @bp.get("/u/<nickname:nickname>/avatar.svg")
 def avatar(nickname: str) -> Response:
     """Send a user's identicon."""
-    user_id = db.first_or_404(sa.select(User.id).where(User.nickname == nickname))
-    return avatars.identicon_response(user_id)
+    user = db.first_or_404(sa.select(User).where(User.nickname == nickname))
+    return avatars.identicon_response(user)
 
 
 def other_user(nickname: str) -> User:

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import User
 from ..nicknames import get_user_by_nickname, nickname_problem
 from ..plaintext import DISPLAY_NAME_MAX, clean_line
+from ..security import no_store
 from . import posting, text
 from .pages import login_required
 from .views import bp
@@ -22,6 +23,7 @@ NICKNAME_TAKEN = "That nickname is taken. Please choose another."
 
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
+@no_store  # email addresses and sign-in history
 def settings() -> str | Response | tuple[str, int]:
     """Change the nickname, the display name and the about text; list the ways to sign in."""
     if request.method == "GET":
@@ -43,6 +45,7 @@ def settings() -> str | Response | tuple[str, int]:
 
 @bp.post("/settings/delete")
 @login_required
+@no_store
 def delete_account() -> Response | tuple[str, int]:
     """Delete the account with its identities, posts and follows, once the nickname is typed."""
     unsafe_confirm = request.form.get("confirm", "")

@@ -206,25 +206,25 @@ def test_a_provider_dripping_its_answer_is_cut_at_the_deadline(
         resp = client.post("/login/hostile", data={"csrf_token": token})
         elapsed = time.monotonic() - started
         assert resp.status_code == 302 and resp.headers["Location"] == "/login"
-        assert elapsed < 2, f"a drip held the request {elapsed:.1f} s despite a 1 s deadline"
+        assert elapsed < 3, f"a drip held the request {elapsed:.1f} s despite a 1 s deadline"
         assert "Hostile SSO did not answer in time" in flashed(client)
 
 
 @SQLITE_ONLY
-@pytest.mark.parametrize(("delay", "signed_in"), [(0.1, True), (0.7, False)])
+@pytest.mark.parametrize(("delay", "signed_in"), [(0.1, True), (1.2, False)])
 def test_the_deadline_covers_all_provider_requests_of_a_page(
     tmp_path, database_url, hostile, delay, signed_in
 ):
-    """Token and user info answer in `delay` s each: together within 1 s, or too slow."""
+    """Token and user info answer in `delay` s each: each within 2 s, but together?"""
     hostile.routes["/token"] = answer({"access_token": "t", "token_type": "Bearer"}, delay)
     profile = {"sub": "42", "email": "slow@example.org", "email_verified": True}
     hostile.routes["/me"] = answer(profile, delay)
-    with hostile_app(tmp_path, database_url, hostile.oauth2_toml(), OAUTH_TIMEOUT=1) as app:
+    with hostile_app(tmp_path, database_url, hostile.oauth2_toml(), OAUTH_TIMEOUT=2) as app:
         client = app.test_client()
         state = live.query_param(start(client).headers["Location"], "state")
         started = time.monotonic()
         resp = client.get(f"/auth/hostile/callback?code=c&state={state}")
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 3.5
         assert (resp.headers["Location"] == "/") is signed_in
         if not signed_in:
             assert "Hostile SSO did not answer in time" in flashed(client)
@@ -241,7 +241,7 @@ def test_an_answer_larger_than_the_cap_is_refused(tmp_path, database_url, hostil
         client = app.test_client()
         started = time.monotonic()
         resp = start(client)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 5
         assert resp.headers["Location"] == "/login"
         assert "We could not verify the answer from Hostile SSO" in flashed(client)
 
@@ -334,6 +334,10 @@ def test_a_new_key_is_still_fetched_and_parsed(app, fake_idp, key_imports):
 
 # --- gunicorn --------------------------------------------------------------------------------
 
+# Short worker timeouts, so the app loads before the fork: a busy machine may take longer than
+# the timeout to import it, and gunicorn counts a worker's boot against its timeout.
+PRELOAD = "--preload"
+
 
 def gunicorn_env(database_url: str, tmp_path: Path, toml: str, **settings: str) -> dict[str, str]:
     providers = tmp_path / "providers.toml"
@@ -349,16 +353,16 @@ def gunicorn_env(database_url: str, tmp_path: Path, toml: str, **settings: str) 
 
 @SQLITE_ONLY
 def test_a_slow_provider_does_not_hold_a_gunicorn_worker(tmp_path, database_url, hostile):
-    hostile.routes["/.well-known/openid-configuration"] = drip("body", total=15)
+    hostile.routes["/.well-known/openid-configuration"] = drip("body", total=20)
     env = gunicorn_env(
         database_url, tmp_path, hostile.oidc_toml(),
-        MICROBLOG_OAUTH_TIMEOUT="1", GUNICORN_CMD_ARGS="--timeout 4",
+        MICROBLOG_OAUTH_TIMEOUT="1", GUNICORN_CMD_ARGS=f"--timeout 8 {PRELOAD}",
     )  # fmt: skip
     with live.run_gunicorn("wsgi:app", env, tmp_path / "gunicorn", workers=1) as server:
         with live.Visitor(server.url) as visitor:
             started = time.monotonic()
             page = visitor.start("hostile")
-            assert time.monotonic() - started < 3
+            assert time.monotonic() - started < 5  # about 1 s, well before the worker timeout
             assert visitor.path(page) == "/login"
             assert "Hostile SSO did not answer in time" in page.text
         assert "WORKER TIMEOUT" not in server.error_log.read_text()
@@ -367,10 +371,10 @@ def test_a_slow_provider_does_not_hold_a_gunicorn_worker(tmp_path, database_url,
 @SQLITE_ONLY
 def test_a_worker_timeout_does_not_log_the_callback_code(tmp_path, database_url, hostile):
     hostile.routes["/authorize"] = answer({})
-    hostile.routes["/token"] = answer({}, delay=8)  # longer than gunicorn lets a worker take
+    hostile.routes["/token"] = answer({}, delay=12)  # longer than gunicorn lets a worker take
     env = gunicorn_env(
         database_url, tmp_path, hostile.oidc_toml(),
-        MICROBLOG_OAUTH_TIMEOUT="30", GUNICORN_CMD_ARGS="--timeout 2",
+        MICROBLOG_OAUTH_TIMEOUT="30", GUNICORN_CMD_ARGS=f"--timeout 4 {PRELOAD}",
     )  # fmt: skip
     with live.run_gunicorn("wsgi:app", env, tmp_path / "gunicorn", workers=1) as server:
         with live.Visitor(server.url) as visitor:
