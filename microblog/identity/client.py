@@ -14,6 +14,7 @@ from joserfc import jws, jwt
 from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import KeySet, KeySetSerialization
 
+from .clientauth import choose_method
 from .kinds import KINDS
 from .profiles import Profile, ProviderError, SignInError
 from .providers import Provider, url_problem
@@ -42,6 +43,8 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
             document = self._fetch_document(url)
             check_metadata(self.provider, document)
             self.server_metadata.update(document)
+            method = choose_method(self.provider, document)
+            self.client_kwargs["token_endpoint_auth_method"] = method
             self._metadata_loaded = True
         metadata: dict[str, Any] = self.server_metadata
         return metadata

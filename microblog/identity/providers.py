@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import ConfigError
+from .clientauth import AUTH_METHODS, PRIVATE_KEY_JWT, signing_key
 from .kinds import GitHub, OAuth2, OpenIDConnect, kind_for
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
@@ -58,6 +59,8 @@ STRING_KEYS = frozenset(
         "client_secret",
         "scope",
         "base_url",
+        "token_endpoint_auth_method",
+        "private_key",
     }
 )
 BOOL_KEYS = frozenset({"enabled", "trust_email", "link_by_email"})
@@ -93,6 +96,9 @@ class Provider:
     link_by_email: bool = True
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     accepted_issuers: tuple[str, ...] = ()
+    # None: the one secret method discovery lists, else client_secret_basic (clientauth).
+    token_endpoint_auth_method: str | None = None
+    private_key: str = field(default="", repr=False)  # PEM, for private_key_jwt
     disabled_reason: str | None = field(default=None, compare=False)
 
     @property
@@ -155,6 +161,8 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
         trust_email=values.get("trust_email", False),
         link_by_email=values.get("link_by_email", True),
         algorithms=algorithms,
+        token_endpoint_auth_method=values.get("token_endpoint_auth_method"),
+        private_key=values.get("private_key", ""),
         disabled_reason=_disabled_reason(values, missing_vars),
         **endpoints,
     )
@@ -220,13 +228,26 @@ def _check_credentials(
     where: str, preset: str | None, values: dict[str, Any], missing_vars: list[str]
 ) -> None:
     """Require client credentials, unless a missing variable already turns the provider off."""
+    method = values.get("token_endpoint_auth_method")
+    if method is not None and method not in AUTH_METHODS:
+        raise ConfigError(
+            f"{where} token_endpoint_auth_method: {method!r} is not one of "
+            f"{', '.join(AUTH_METHODS)}"
+        )
+    if "private_key" in values and method != PRIVATE_KEY_JWT:
+        raise ConfigError(
+            f'{where} private_key: used only with token_endpoint_auth_method = "{PRIVATE_KEY_JWT}"'
+        )
     if preset == "dev" or missing_vars:
         return
-    for key in ("client_id", "client_secret"):
+    private = method == PRIVATE_KEY_JWT
+    for key in ("client_id", "private_key" if private else "client_secret"):
         if key not in values:
             raise ConfigError(
                 f'{where} {key}: missing (use "${{VAR}}" to read it from the environment)'
             )
+    if private:
+        signing_key(where, values["private_key"])  # a bad key stops start-up, not a sign-in
 
 
 def _disabled_reason(values: dict[str, Any], missing_vars: list[str]) -> str | None:

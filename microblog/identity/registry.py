@@ -11,6 +11,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
 from ..config import ConfigError
+from . import clientauth
 from .client import ProviderClient
 from .kinds import KINDS
 from .providers import Provider, load_providers
@@ -47,12 +48,14 @@ def init_app(app: Flask) -> None:
     }
     for p in providers:
         if p.ready:
+            auth = clientauth.registration(p)
             oauth.register(
                 p.name,
                 client_id=p.client_id,
                 client_secret=p.client_secret,
                 **KINDS[p.kind].registration(p),
-                client_kwargs={**client_kwargs, "scope": p.scope},
+                client_kwargs={**client_kwargs, "scope": p.scope, **auth["client_kwargs"]},
+                client_auth_methods=auth["client_auth_methods"],
                 client_cls=ProviderClient,
             )
             oauth.create_client(p.name).provider = p

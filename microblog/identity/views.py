@@ -7,14 +7,24 @@ from typing import Any
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from ..extensions import csrf
 from ..security import rate_limit
-from . import accounts, attempts, sessions
+from . import accounts, attempts, clientauth, sessions
 from .client import Profile, ProviderError, SignInError
 from .providers import Provider
 from .redirects import safe_next_url
@@ -155,6 +165,14 @@ def logout() -> Response:
         sessions.end_this_session()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/auth/jwks.json")
+def jwks() -> Response:
+    """Publish the public keys our private_key_jwt assertions are signed with."""
+    response = jsonify(clientauth.public_jwks(all_providers()))
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def _failed(

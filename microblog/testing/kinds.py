@@ -35,6 +35,10 @@ class FakeServer(Protocol):
         """The grant behind the request's bearer token, or None."""
         ...
 
+    def accepted_auth_methods(self, p: Provider) -> list[str]:
+        """The client authentication methods the token endpoint accepts."""
+        ...
+
 
 class Kind(Protocol):
     """Where one kind of provider differs from the others."""
@@ -97,6 +101,7 @@ class OpenIDConnect:
                 # Lists "none" and HS256 on purpose: the app must not take a provider's word for it.
                 "id_token_signing_alg_values_supported": ["RS256", "none", "HS256"],
                 "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": fake.accepted_auth_methods(p),
             }
         )
 
