@@ -31,6 +31,8 @@ class ProviderApi(Protocol):
 
     def get_json(self, url: str, token: dict[str, Any], expect: type = dict) -> Any: ...
 
+    def get_claims(self, url: str, token: dict[str, Any]) -> dict[str, Any]: ...
+
 
 class Kind(ABC):
     """What one protocol needs from its configuration, from Authlib, and from the provider."""
@@ -103,7 +105,7 @@ class OpenIDConnect(Kind):
         claims = dict(claims)
         endpoint = api.load_server_metadata().get("userinfo_endpoint")
         if endpoint:
-            info = api.get_json(endpoint, token)
+            info = api.get_claims(endpoint, token)
             if info.get("sub") != claims["sub"]:
                 raise ProviderError("userinfo sub differs from the ID token's")
             claims = {**info, **claims}  # the signed ID token wins where both speak

@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 from ..identity.providers import Provider
 from .client import csrf_token
 from .clientauth import BASIC, client_auth_problem, method_used
-from .kinds import Endpoint, Reply, json_reply, kind_of
+from .kinds import Endpoint, Reply, SignedUserInfo, json_reply, kind_of
 from .person import Grant, Person
 from .tokens import new_key, s256
 
@@ -71,6 +71,8 @@ class FakeIdP:
     #: The client authentication method of each token request, in order (testing/clientauth).
     client_auths: list[str] = field(default_factory=list)
     _auth_methods: dict[str, list[str]] = field(default_factory=dict)
+    #: Set by sign_userinfo(): user info answers as a signed JWT (testing/kinds.py).
+    userinfo_jwt: SignedUserInfo | None = None
     _assertion_ids: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -104,6 +106,16 @@ class FakeIdP:
     def accepted_auth_methods(self, p: Provider) -> list[str]:
         """The methods the token endpoint accepts: as set, else the one the provider is set to."""
         return self._auth_methods.get(p.name) or [p.token_endpoint_auth_method or BASIC]
+
+    def sign_userinfo(
+        self, key: RSAKey | None = None, unsigned: bool = False, **claims: Any
+    ) -> None:
+        """Answer user info as a signed JWT (`application/jwt`), as OpenID Connect 5.3.2 allows.
+
+        `claims` override the standard ones (iss, aud, sub...); `key` signs instead of the
+        provider's key (a forgery); `unsigned` sends `alg: none`.
+        """
+        self.userinfo_jwt = SignedUserInfo(claims, key, unsigned)
 
     def requests_to(self, host: str) -> int:
         """Count the HTTP requests the app has sent to a provider's host so far."""

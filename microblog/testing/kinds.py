@@ -9,19 +9,38 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
+from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from ..identity.providers import GITHUB, OAUTH2, OIDC, Provider
 from .person import Grant
-from .tokens import id_token_claims, sign_id_token
+from .tokens import compact, id_token_claims, sign_id_token
 
 #: What a fake endpoint answers: status, headers, body (or it raises, like a network would).
 Reply = tuple[int, dict[str, str], str]
 Endpoint = Callable[[requests.PreparedRequest], Reply]
 Route = tuple[str, str, Endpoint]
+
+
+@dataclass
+class SignedUserInfo:
+    """How the fake signs user info: claims to override, a forger's key, or no signature."""
+
+    claims: dict[str, Any]
+    key: RSAKey | None = None
+    unsigned: bool = False
+
+    def sign(self, p: Provider, claims: dict[str, Any], key: RSAKey) -> str:
+        """The user-info JWT for these claims, as the provider (or a forger) signs it."""
+        body = {**claims, "iss": p.issuer, "aud": p.client_id, **self.claims}
+        if self.unsigned:
+            return compact({"alg": "none"}, body)
+        signer = self.key or key
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, body, signer)
 
 
 class FakeServer(Protocol):
@@ -30,6 +49,7 @@ class FakeServer(Protocol):
     faults: set[str]
     key: RSAKey
     old_keys: list[RSAKey]
+    userinfo_jwt: SignedUserInfo | None
 
     def grant_for(self, request: requests.PreparedRequest) -> Grant | None:
         """The grant behind the request's bearer token, or None."""
@@ -122,6 +142,9 @@ class OpenIDConnect:
         body = grant.person.claims()
         if "userinfo_sub_mismatch" in fake.faults:
             body["sub"] = "someone-else"
+        if fake.userinfo_jwt is not None:
+            signed = fake.userinfo_jwt.sign(grant.provider, body, fake.key)
+            return 200, {"Content-Type": "application/jwt"}, signed
         return json_reply(body)
 
 
