@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import csrf
 from ..security import rate_limit
-from . import accounts, attempts, clientauth, sessions
+from . import accounts, attempts, clientauth, lastused, sessions
 from .client import Profile, ProviderError, SignInError
 from .providers import Provider
 from .redirects import safe_next_url
@@ -48,8 +48,10 @@ def login() -> str | Response:
     next_url = safe_next_url(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or url_for("views.index"))
-    providers = [p for p in all_providers() if p.ready]
-    return render_template("auth/login.html", providers=providers, next_url=next_url)
+    last, providers = lastused.first_and_rest([p for p in all_providers() if p.ready])
+    return render_template(
+        "auth/login.html", providers=providers, last_used=last, next_url=next_url
+    )
 
 
 @bp.post("/login/<name>")
@@ -104,7 +106,7 @@ def _finish_sign_in(provider: Provider) -> Response:
         return _failed(provider, exc, next_url, back_to=back_to)
     attempts.renew_session()
     login_user(user, remember=attempt["remember"])
-    return redirect(next_url or url_for("views.index"))
+    return lastused.remember(redirect(next_url or url_for("views.index")), provider)
 
 
 def _answered(attempt: dict[str, Any] | None) -> dict[str, Any]:
