@@ -15,9 +15,9 @@ from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import KeySet, KeySetSerialization
 
 from .clientauth import choose_method
-from .kinds import KINDS
 from .profiles import Profile, ProviderError, SignInError
 from .providers import Provider, url_problem
+from .variants import kind_of
 
 __all__ = ["Profile", "ProviderClient", "ProviderError", "SignInError"]
 
@@ -112,13 +112,13 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
 
     def check_response_issuer(self, iss: str | None) -> None:
         """Refuse an RFC 9207 `iss` on the authorization response that is not our issuer."""
-        if iss is not None and iss not in self.provider.accepted_issuers:
+        if iss is not None and not kind_of(self.provider).response_issuer_ok(self.provider, iss):
             raise ProviderError(f"authorization response iss {iss!r} is not the provider's issuer")
 
     def fetch_profile(self, token: dict[str, Any]) -> Profile:
         """Return the signed-in person's profile from the token and the provider's API."""
         p = self.provider
-        profile = KINDS[p.kind].fetch_profile(self, token)
+        profile = kind_of(p).fetch_profile(self, token)
         if p.trust_email and profile.email and not profile.email_verified:
             # The operator vouches that this provider verifies every address it hands out.
             profile = Profile(profile.subject, profile.email, True, profile.name, profile.picture)
@@ -175,8 +175,8 @@ def check_metadata(p: Provider, metadata: Any) -> None:
 
 
 def issuer_matches(p: Provider, claims: dict[str, Any]) -> bool:
-    """True if a token's `iss` is the provider's issuer."""
-    return claims.get("iss") in p.accepted_issuers
+    """True if a token's `iss` is the provider's issuer (for Microsoft: the token's tenant's)."""
+    return kind_of(p).token_issuer_ok(p, claims)
 
 
 def check_id_claims(p: Provider, claims: dict[str, Any], nonce: str, skew: float) -> None:

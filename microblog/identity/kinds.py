@@ -63,6 +63,14 @@ class Kind(ABC):
     def fetch_profile(self, api: ProviderApi, token: dict[str, Any]) -> Profile:
         """Read the signed-in person's profile, given the token the code was traded for."""
 
+    def token_issuer_ok(self, p: Provider, claims: dict[str, Any]) -> bool:
+        """True if a signed token's `iss` is this provider's issuer."""
+        return claims.get("iss") in p.accepted_issuers
+
+    def response_issuer_ok(self, p: Provider, iss: str) -> bool:
+        """True if the RFC 9207 `iss` of an authorization response is this provider's issuer."""
+        return iss in p.accepted_issuers
+
 
 class OpenIDConnect(Kind):
     """Endpoints from discovery; who signed in from the checked ID token plus user info."""

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from ..config import ConfigError
 from .clientauth import AUTH_METHODS, PRIVATE_KEY_JWT, signing_key
 from .kinds import GitHub, OAuth2, OpenIDConnect, kind_for
+from .variants import variant_for
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -42,6 +43,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "base_url": "https://github.com",
         "scope": "read:user user:email",
     },
+    # Entra ID; `tenant` (default "common") picks the discovery document (microsoft.py).
+    "microsoft": {"title": "Microsoft", "scope": "openid email profile"},
     # The issuer and client credentials of the built-in provider are filled in at start-up.
     "dev": {"title": "Development sign-in", "scope": "openid email profile", "trust_email": False},
 }
@@ -61,10 +64,13 @@ STRING_KEYS = frozenset(
         "base_url",
         "token_endpoint_auth_method",
         "private_key",
+        "tenant",
     }
 )
 BOOL_KEYS = frozenset({"enabled", "trust_email", "link_by_email"})
-LIST_KEYS = frozenset({"algorithms"})
+LIST_KEYS = frozenset({"algorithms", "allowed_tenants"})
+# Keys that only one preset understands.
+PRESET_KEYS = {"tenant": "microsoft", "allowed_tenants": "microsoft"}
 URL_KEYS = (
     "issuer",
     "server_metadata_url",
@@ -99,6 +105,8 @@ class Provider:
     # None: the one secret method discovery lists, else client_secret_basic (clientauth).
     token_endpoint_auth_method: str | None = None
     private_key: str = field(default="", repr=False)  # PEM, for private_key_jwt
+    tenant: str | None = None  # microsoft: common, organizations, consumers or a tenant ID
+    allowed_tenants: tuple[str, ...] = ()  # microsoft, multi-tenant: only these tenants
     disabled_reason: str | None = field(default=None, compare=False)
 
     @property
@@ -144,7 +152,7 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
     missing_vars = _substitute_all(values, environ)
     _check_urls(where, preset, values)
     algorithms = _algorithms(where, values)
-    kind = kind_for(where, preset, values)
+    kind = variant_for(preset) or kind_for(where, preset, values)
     endpoints = kind.endpoints(where, preset, values)
     scope = values.get("scope", kind.default_scope)
     if problem := kind.scope_problem(scope):
@@ -183,6 +191,10 @@ def _check_types(where: str, table: Any) -> None:
             raise ConfigError(f"{where} {key}: unknown key")
         if not isinstance(value, expected):
             raise ConfigError(f"{where} {key}: must be a {expected.__name__}, not {value!r}")
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{where} {key}: must be a list of strings, not {value!r}")
+        if key in PRESET_KEYS and table.get("preset") != PRESET_KEYS[key]:
+            raise ConfigError(f'{where} {key}: only for preset = "{PRESET_KEYS[key]}"')
 
 
 def _with_preset(where: str, table: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:

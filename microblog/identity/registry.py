@@ -13,8 +13,8 @@ from flask import Flask, current_app
 from ..config import ConfigError
 from . import clientauth
 from .client import ProviderClient
-from .kinds import KINDS
 from .providers import Provider, load_providers
+from .variants import kind_of
 
 log = logging.getLogger(__name__)
 DEV_ONLY = "development only (MICROBLOG_ENV=development)"
@@ -53,7 +53,7 @@ def init_app(app: Flask) -> None:
                 p.name,
                 client_id=p.client_id,
                 client_secret=p.client_secret,
-                **KINDS[p.kind].registration(p),
+                **kind_of(p).registration(p),
                 client_kwargs={**client_kwargs, "scope": p.scope, **auth["client_kwargs"]},
                 client_auth_methods=auth["client_auth_methods"],
                 client_cls=ProviderClient,

@@ -17,9 +17,10 @@ from werkzeug.test import TestResponse
 from ..identity.providers import Provider
 from .client import csrf_token
 from .clientauth import BASIC, client_auth_problem, method_used
-from .kinds import Endpoint, Reply, SignedUserInfo, json_reply, kind_of
+from .kinds import Endpoint, Reply, SignedUserInfo, json_reply
 from .person import Grant, Person
 from .tokens import new_key, s256
+from .variants import kind_of
 
 #: Faults a test can switch on with `fake_idp.fail(...)`; each breaks one step of the flow.
 FAULTS = frozenset(
@@ -73,6 +74,8 @@ class FakeIdP:
     _auth_methods: dict[str, list[str]] = field(default_factory=dict)
     #: Set by sign_userinfo(): user info answers as a signed JWT (testing/kinds.py).
     userinfo_jwt: SignedUserInfo | None = None
+    #: Claims added to every ID token, replacing the standard ones (e.g. another tenant's iss).
+    extra_claims: dict[str, Any] = field(default_factory=dict)
     _assertion_ids: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:

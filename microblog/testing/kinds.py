@@ -50,6 +50,7 @@ class FakeServer(Protocol):
     key: RSAKey
     old_keys: list[RSAKey]
     userinfo_jwt: SignedUserInfo | None
+    extra_claims: dict[str, Any]
 
     def grant_for(self, request: requests.PreparedRequest) -> Grant | None:
         """The grant behind the request's bearer token, or None."""
@@ -100,8 +101,16 @@ class OpenIDConnect:
         if "no_id_token" in fake.faults:
             return {}
         p, faults = grant.provider, fake.faults
-        claims = id_token_claims(p, grant.person, grant.nonce, faults)
+        claims = {**self.id_claims(fake, grant), **fake.extra_claims}
         return {"id_token": sign_id_token(claims, fake.key, faults, p.client_secret)}
+
+    def id_claims(self, fake: FakeServer, grant: Grant) -> dict[str, Any]:
+        """The ID token's claims, before signing (a preset changes them in testing/variants)."""
+        return id_token_claims(grant.provider, grant.person, grant.nonce, fake.faults)
+
+    def issuer(self, p: Provider) -> str | None:
+        """The issuer discovery names."""
+        return p.issuer
 
     def discovery(self, fake: FakeServer, p: Provider) -> Reply:
         if "discovery_down" in fake.faults:
@@ -111,7 +120,7 @@ class OpenIDConnect:
         wrong = "discovery_wrong_issuer" in fake.faults
         return json_reply(
             {
-                "issuer": "https://evil.example.com" if wrong else p.issuer,
+                "issuer": "https://evil.example.com" if wrong else self.issuer(p),
                 "authorization_endpoint": self.authorize_url(p),
                 "token_endpoint": self.token_url(p),
                 "userinfo_endpoint": f"{p.issuer}/userinfo",

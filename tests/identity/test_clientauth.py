@@ -120,9 +120,9 @@ def test_private_key_jwt_signs_an_assertion_the_provider_checks(client, fake_idp
     assert claims["iss"] == claims["sub"] == f"{provider}-id"
     assert claims["aud"] == f"https://{provider}.example.com/token"
     assert 0 < claims["exp"] - claims["iat"] <= 60
-    # Signing in again makes a new assertion: the provider refuses a replayed jti.
-    client.post("/logout", data={"csrf_token": ""})
-    fake_idp.sign_in(client, provider=provider, email="bob@example.org")
+    # Signing in again makes a new assertion: the provider would refuse a replayed jti.
+    again = fake_idp.sign_in(fake_idp.app.test_client(), provider=provider, email="bob@example.org")
+    assert again.headers["Location"] == "/"
     assert fake_idp.client_auths == ["private_key_jwt"] * 2
 
 
@@ -212,9 +212,7 @@ def test_client_auth_mistakes_stop_start_up_with_one_line(tmp_path, lines, probl
     table = f'[providers.sso]\nissuer = "https://sso.example.com"\nclient_id = "id"\n{lines}\n'
     path.write_text(table)
     message = config_error(path, {"PEM": RSA_KEY.as_pem(private=True).decode()})
-    assert message == f"{path}: [providers.sso] {problem}" or message.startswith(
-        f"{path}: [providers.sso] {problem}"
-    )
+    assert message.startswith(f"{path}: [providers.sso] {problem}")
 
 
 # --- against oidc-provider-mock, whose registered clients use exactly one method ----------
