@@ -77,7 +77,8 @@ def _find_or_create(provider: Provider, profile: Profile) -> User:
     email = verified_email(provider, profile)
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
-        user = User(nickname=free_nickname(nickname_from_email(email)), email=email)
+        base = nickname_from_email(profile.nickname_hint or email)
+        user = User(nickname=free_nickname(base), email=email)
         db.session.add(user)
         log.info("creating user %s from provider %s", user.nickname, provider.name)
     elif not provider.link_by_email:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from dataclasses import replace
 from typing import Any, cast
 
 from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.oidc.core import UserInfo
-from flask import current_app
+from flask import current_app, request
 from joserfc import jws, jwt
 from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import KeySet, KeySetSerialization
@@ -118,10 +119,14 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
     def fetch_profile(self, token: dict[str, Any]) -> Profile:
         """Return the signed-in person's profile from the token and the provider's API."""
         p = self.provider
-        profile = kind_of(p).fetch_profile(self, token)
+        kind = kind_of(p)
+        if kind.callback_fields:
+            fields = {k: request.form.get(k) for k in kind.callback_fields}
+            token = {**token, "callback_fields": fields}
+        profile = kind.fetch_profile(self, token)
         if p.trust_email and profile.email and not profile.email_verified:
             # The operator vouches that this provider verifies every address it hands out.
-            profile = Profile(profile.subject, profile.email, True, profile.name, profile.picture)
+            profile = replace(profile, email_verified=True)
         return profile
 
     def get_claims(self, url: str, token: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,13 @@ provider never sees; it finds the public half at `/auth/jwks.json` under the key
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from authlib.common.urls import add_params_to_qs
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
+from joserfc import jwt
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, RSAKey
 
@@ -89,7 +92,11 @@ def choose_method(p: Provider, metadata: dict[str, Any]) -> str:
 
 def registration(p: Provider) -> dict[str, Any]:
     """The client-auth arguments of Authlib's register() for p (discovery may refine them)."""
-    auth = [PrivateKeyJWT(_import_key(p.private_key))] if p.private_key else []
+    auth: list[Any] = []
+    if p.team_id and p.key_id:  # Apple: the client secret is a JWT we sign
+        auth = [SignedClientSecret(_import_key(p.private_key), p.team_id, p.key_id, p.issuer)]
+    elif p.private_key:
+        auth = [PrivateKeyJWT(_import_key(p.private_key))]
     return {
         "client_kwargs": {"token_endpoint_auth_method": choose_method(p, {})},
         "client_auth_methods": auth,
@@ -107,8 +114,6 @@ class PrivateKeyJWT:
     def __call__(
         self, auth: Any, method: str, uri: str, headers: dict[str, str], body: str
     ) -> tuple[str, dict[str, str], str]:
-        from authlib.common.urls import add_params_to_qs
-
         assertion = private_key_jwt_sign(
             self.key,
             client_id=auth.client_id,
@@ -122,4 +127,42 @@ class PrivateKeyJWT:
             ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
             ("client_assertion", assertion),
         ]
+        return uri, headers, add_params_to_qs(body or "", params)
+
+
+class SignedClientSecret:
+    """Apple's client secret: an ES256 JWT from our team, made here and renewed before it ends.
+
+    Apple accepts one for up to six months; ours live an hour, so a leaked one soon expires.
+    """
+
+    name = POST  # sent as client_secret_post, the one method Apple accepts
+    LIFETIME = 3600
+    RENEW_BEFORE = 300
+
+    def __init__(self, key: SigningKey, team_id: str, key_id: str, audience: str | None):
+        self.key, self.team_id, self.key_id = key, team_id, key_id
+        self.audience = audience or "https://appleid.apple.com"
+        self._secret, self._expires = "", 0.0
+
+    def secret(self, client_id: str) -> str:
+        """The current client secret, made anew when less than RENEW_BEFORE seconds remain."""
+        now = time.time()
+        if now > self._expires - self.RENEW_BEFORE:
+            claims = {
+                "iss": self.team_id,
+                "sub": client_id,
+                "aud": self.audience,
+                "iat": int(now),
+                "exp": int(now) + self.LIFETIME,
+            }
+            header = {"alg": "ES256", "kid": self.key_id}
+            self._secret = jwt.encode(header, claims, self.key, algorithms=["ES256"])
+            self._expires = now + self.LIFETIME
+        return self._secret
+
+    def __call__(
+        self, auth: Any, method: str, uri: str, headers: dict[str, str], body: str
+    ) -> tuple[str, dict[str, str], str]:
+        params = [("client_id", auth.client_id), ("client_secret", self.secret(auth.client_id))]
         return uri, headers, add_params_to_qs(body or "", params)

@@ -39,6 +39,10 @@ class Kind(ABC):
 
     name: ClassVar[str]
     default_scope: ClassVar[str] = ""
+    # The provider posts its answer from its own site (response_mode=form_post).
+    form_post: ClassVar[bool] = False
+    # Fields of the callback request that fetch_profile reads (token["callback_fields"]).
+    callback_fields: ClassVar[tuple[str, ...]] = ()
 
     def __str__(self) -> str:
         return self.name

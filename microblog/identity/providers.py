@@ -45,6 +45,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     # Entra ID; `tenant` (default "common") picks the discovery document (microsoft.py).
     "microsoft": {"title": "Microsoft", "scope": "openid email profile"},
+    # Sign in with Apple: the client secret is a JWT we sign with Apple's key (apple.py).
+    "apple": {
+        "title": "Apple",
+        "issuer": "https://appleid.apple.com",
+        "scope": "openid email name",
+        "token_endpoint_auth_method": "client_secret_post",
+    },
     # The issuer and client credentials of the built-in provider are filled in at start-up.
     "dev": {"title": "Development sign-in", "scope": "openid email profile", "trust_email": False},
 }
@@ -65,12 +72,19 @@ STRING_KEYS = frozenset(
         "token_endpoint_auth_method",
         "private_key",
         "tenant",
+        "team_id",
+        "key_id",
     }
 )
 BOOL_KEYS = frozenset({"enabled", "trust_email", "link_by_email"})
 LIST_KEYS = frozenset({"algorithms", "allowed_tenants"})
 # Keys that only one preset understands.
-PRESET_KEYS = {"tenant": "microsoft", "allowed_tenants": "microsoft"}
+PRESET_KEYS = {
+    "tenant": "microsoft",
+    "allowed_tenants": "microsoft",
+    "team_id": "apple",
+    "key_id": "apple",
+}
 URL_KEYS = (
     "issuer",
     "server_metadata_url",
@@ -107,6 +121,8 @@ class Provider:
     private_key: str = field(default="", repr=False)  # PEM, for private_key_jwt
     tenant: str | None = None  # microsoft: common, organizations, consumers or a tenant ID
     allowed_tenants: tuple[str, ...] = ()  # microsoft, multi-tenant: only these tenants
+    team_id: str | None = None  # apple: the team and key that sign our client secret
+    key_id: str | None = None
     disabled_reason: str | None = field(default=None, compare=False)
 
     @property
@@ -246,14 +262,16 @@ def _check_credentials(
             f"{where} token_endpoint_auth_method: {method!r} is not one of "
             f"{', '.join(AUTH_METHODS)}"
         )
-    if "private_key" in values and method != PRIVATE_KEY_JWT:
+    apple = preset == "apple"  # its key signs our client secret (apple.py checked it)
+    if "private_key" in values and method != PRIVATE_KEY_JWT and not apple:
         raise ConfigError(
             f'{where} private_key: used only with token_endpoint_auth_method = "{PRIVATE_KEY_JWT}"'
         )
     if preset == "dev" or missing_vars:
         return
     private = method == PRIVATE_KEY_JWT
-    for key in ("client_id", "private_key" if private else "client_secret"):
+    needed = () if apple else ("private_key",) if private else ("client_secret",)
+    for key in ("client_id", *needed):
         if key not in values:
             raise ConfigError(
                 f'{where} {key}: missing (use "${{VAR}}" to read it from the environment)'

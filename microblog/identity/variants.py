@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .apple import Apple
 from .kinds import KINDS, Kind
 from .microsoft import Microsoft
 
 if TYPE_CHECKING:
     from .providers import Provider
 
-VARIANTS: dict[str, Kind] = {"microsoft": Microsoft()}
+VARIANTS: dict[str, Kind] = {"microsoft": Microsoft(), "apple": Apple()}
 
 
 def variant_for(preset: str | None) -> Kind | None:

@@ -20,7 +20,7 @@ from .clientauth import BASIC, client_auth_problem, method_used
 from .kinds import Endpoint, Reply, SignedUserInfo, json_reply
 from .person import Grant, Person
 from .tokens import new_key, s256
-from .variants import kind_of
+from .variants import deliver, kind_of, secret_check
 
 #: Faults a test can switch on with `fake_idp.fail(...)`; each breaks one step of the flow.
 FAULTS = frozenset(
@@ -77,6 +77,8 @@ class FakeIdP:
     #: Claims added to every ID token, replacing the standard ones (e.g. another tenant's iss).
     extra_claims: dict[str, Any] = field(default_factory=dict)
     _assertion_ids: set[str] = field(default_factory=set)
+    #: (provider, subject) of everyone who authorized before: Apple sends the name once only.
+    authorized_before: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for p in self._providers():
@@ -159,7 +161,12 @@ class FakeIdP:
         location = started.headers.get("Location", "")
         if not location.startswith(kind_of(p).authorize_url(p)):
             return started  # the app refused to start (e.g. discovery failed)
-        return client.get(self.authorize(location, Person(email=email, **person)))
+        return self.answer(client, self.authorize(location, Person(email=email, **person)))
+
+    def answer(self, client: FlaskClient, callback_url: str) -> TestResponse:
+        """Bring the provider's answer to the callback as its browser would (GET, or form_post)."""
+        provider = self._provider_for_callback(callback_url)
+        return deliver(self, provider, client, callback_url)
 
     def authorize(self, location: str, person: Person | None = None) -> str:
         """Play the provider's authorization page; return the callback URL it redirects to."""
@@ -187,6 +194,10 @@ class FakeIdP:
                 params["iss"] = "https://evil.example.com"
         return f"{callback.path}?{urlencode(params)}"
 
+    def grant(self, code: str) -> Grant | None:
+        """The grant an authorization code stands for, while it is unused."""
+        return self._grants.get(code)
+
     def grant_for(self, request: requests.PreparedRequest) -> Grant | None:
         """The grant behind the request's bearer token, or None (for the kinds' endpoints)."""
         auth = request.headers.get("Authorization", "")
@@ -196,6 +207,11 @@ class FakeIdP:
 
     def _providers(self) -> list[Provider]:
         return [p for p in self.app.extensions["microblog.providers"].values() if p.ready]
+
+    def _provider_for_callback(self, callback_url: str) -> Provider:
+        name = urlsplit(callback_url).path.removeprefix("/auth/").partition("/")[0]
+        provider: Provider = self.app.extensions["microblog.providers"][name]
+        return provider
 
     def _provider_for(self, location: str) -> Provider:
         for p in self._providers():
@@ -222,8 +238,9 @@ class FakeIdP:
         form = {k: v[0] for k, v in parse_qs(text).items()}
         self.client_auths.append(method_used(request, form))
         refused = client_auth_problem(
-            self.app, p, request, form, self.accepted_auth_methods(p), self._assertion_ids
-        )
+            self.app, p, request, form, self.accepted_auth_methods(p), self._assertion_ids,
+            secret_check(p),
+        )  # fmt: skip
         if refused:
             return json_reply({"error": "invalid_client", "error_description": refused}, 401)
         grant = self._grants.pop(form.get("code", ""), None)  # single use
