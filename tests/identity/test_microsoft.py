@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from microblog.config import ConfigError
 from microblog.extensions import db
 from microblog.identity.providers import load_providers
 from microblog.models import User
+from microblog.testing import Person
 from microblog.testing.variants import WORK_TENANT
 from tests.helpers import base_config
 
@@ -200,3 +202,19 @@ def test_tenant_belongs_to_the_microsoft_preset_only(tmp_path):
     )
     with pytest.raises(ConfigError, match=r'\[providers.sso\] tenant: only for preset = "micro'):
         load_providers(path, {})
+
+
+@pytest.mark.parametrize(
+    ("iss", "works"),
+    [
+        (f"{LOGIN}/{TENANT_A}/v2.0", True),  # an allowed tenant's issuer
+        (f"{LOGIN}/{TENANT_B}/v2.0", False),  # a tenant not in allowed_tenants
+        (f"{LOGIN}/{{tenantid}}/v2.0", False),  # the template is no tenant's issuer
+        ("https://evil.example.com/v2.0", False),
+    ],
+)
+def test_an_rfc9207_iss_on_the_callback_is_checked_per_tenant(client, fake_idp, iss, works):
+    location = fake_idp.start(client, "work").headers["Location"]
+    callback = fake_idp.authorize(location, Person(tid=TENANT_A))
+    resp = client.get(f"{callback}&{urlencode({'iss': iss})}")
+    assert (resp.headers["Location"] == "/") is works
