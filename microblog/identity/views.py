@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import csrf
 from ..security import rate_limit
-from . import accounts, attempts, clientauth, lastused, sessions
+from . import accounts, attempts, clientauth, formpost, lastused, sessions
 from .client import Profile, ProviderError, SignInError
 from .providers import Provider
 from .redirects import safe_next_url
@@ -86,41 +86,14 @@ def callback(name: str) -> Response:
     """Finish the sign-in: verify the provider's answer, find the user, start the session."""
     provider = get_provider(name) or abort(404)
     if request.method == "POST" and kind_of(provider).form_post:
-        if request.form.get("continued") != "1":
-            return _continue_here(provider)  # the provider's own, cross-site POST
-        if not _from_this_site():
+        if not formpost.is_continued():
+            return formpost.continue_page(provider)  # the provider's own, cross-site POST
+        if not formpost.from_this_site():
             abort(400)  # "continued" from another site: someone else's form
     response = _finish_sign_in(provider)
     # The callback URL carries the one-time code: never let it leak in a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
-
-# What a form_post answer may carry (OAuth 2.0 Form Post, RFC 9207, Apple's `user`).
-FORM_POST_FIELDS = ("code", "state", "error", "error_description", "iss", "user")
-
-
-def _from_this_site() -> bool:
-    """True if this POST came from one of our pages (Fetch Metadata, else its Origin)."""
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None:
-        return fetch_site == "same-origin"
-    origin = request.headers.get("Origin")  # sent on every POST by browsers without it
-    return origin is None or origin == request.host_url.rstrip("/")
-
-
-def _continue_here(provider: Provider) -> Response:
-    """Answer the provider's cross-site POST with a page that re-posts it from this site.
-
-    That POST carried none of our SameSite=Lax cookies; writing the session now would replace
-    the visitor's own. So nothing here touches the session: the page's form (submitted by a
-    small script, or by the button) brings the answer back as a same-site request.
-    """
-    fields = {k: v for k in FORM_POST_FIELDS if (v := request.form.get(k)) is not None}
-    html = render_template("auth/continue.html", provider=provider, fields=fields)
-    # No code in this URL, and our page must name its origin on the POST it sends.
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
-    return Response(html, headers=headers, mimetype="text/html")
 
 
 def _finish_sign_in(provider: Provider) -> Response:
