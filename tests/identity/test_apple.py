@@ -29,6 +29,11 @@ client_id = "com.example.web"
 team_id = "TEAM123456"
 key_id = "KEY1234567"
 private_key = "${APPLE_KEY}"
+
+[providers.google]
+preset = "google"
+client_id = "google-id"
+client_secret = "google-secret"
 """
 
 
@@ -235,7 +240,7 @@ def test_apples_key_must_be_ec(tmp_path):
 def test_an_unset_key_variable_turns_apple_off(tmp_path):
     path = tmp_path / "providers.toml"
     path.write_text(PROVIDERS)
-    [p] = load_providers(path, {})
+    p, _google = load_providers(path, {})
     assert p.disabled_reason == "environment variable is not set: APPLE_KEY"
 
 
@@ -248,3 +253,16 @@ def test_the_user_json_shape(fake_idp):
         "name": {"firstName": "Ann", "lastName": "Lee"},
         "email": "a@b.c",
     }
+
+
+def test_linking_apple_from_settings_survives_the_form_post(client, fake_idp):
+    from microblog.testing import csrf_token
+
+    fake_idp.sign_in(client, provider="google", email="ann@example.org")
+    token = csrf_token(client, "/settings")
+    location = client.post("/login/apple", data={"csrf_token": token, "link": "1"}).location
+    resp = fake_idp.answer(client, fake_idp.authorize(location))
+    assert resp.headers["Location"] == "/settings"
+    assert "Apple is now linked" in client.get("/settings").get_data(as_text=True)
+    [user] = users()
+    assert sorted(i.provider for i in user.identities) == ["apple", "google"]
