@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app, url_for
 
-from .identity import all_providers
+from .identity import all_providers, provider_dependence
 
 
 def init_app(app: Flask) -> None:
@@ -18,10 +18,24 @@ def init_app(app: Flask) -> None:
     "--base-url", default=None, help="Public URL of the site, e.g. https://blog.example.com"
 )
 def providers_command(base_url: str | None) -> None:
-    """List providers: name, title, kind, status, and the callback URL to register."""
+    """List providers: name, title, kind, status, callback URL, accounts that need it."""
     server = base_url or current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    dependence = provider_dependence()
+    if dependence is None:
+        click.echo(
+            "account counts unknown: the database is not migrated or not reachable", err=True
+        )
     with current_app.test_request_context(base_url=server):
         for p in all_providers():
             status = "ready" if p.ready else f"off: {p.disabled_reason}"
             callback = url_for("auth.callback", name=p.name, _external=True)
-            click.echo(f"{p.name}\t{p.title}\t{p.kind}\t{status}\t{callback}")
+            only = "?" if dependence is None else dependence.only_with.get(p.name, 0)
+            needs = f"{only} {_accounts(only)} can sign in only with it"
+            click.echo(f"{p.name}\t{p.title}\t{p.kind}\t{status}\t{callback}\t{needs}")
+    for name, stranded in (dependence.removed if dependence else {}).items():
+        gone = f"removed: {stranded} {_accounts(stranded)} can no longer sign in"
+        click.echo(f"{name}\t-\t-\t{gone}\t-\t(in the database, not in providers.toml)")
+
+
+def _accounts(n: int | str) -> str:
+    return "account" if n == 1 else "accounts"

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from flask import Flask
 
+from .dependence import provider_dependence
 from .overview import sign_in_methods
 from .registry import all_providers, provider_title
 from .sessions import end_this_session
 
-__all__ = ["all_providers", "end_this_session", "init_app", "provider_title", "sign_in_methods"]
+__all__ = [
+    "all_providers",
+    "end_this_session",
+    "init_app",
+    "provider_dependence",
+    "provider_title",
+    "sign_in_methods",
+]
 
 
 def init_app(app: Flask) -> None:

@@ -117,7 +117,7 @@ def _new_user(email: str, profile: Profile) -> User:
         execution_options={"synchronize_session": False},
     )
     user = User(
-        nickname=free_nickname(nickname_from_email(email)),
+        nickname=free_nickname(nickname_from_email(profile.nickname_hint or email)),
         email=email,
         display_name=display_name_from(profile.name),  # first sign-in only: theirs after
     )

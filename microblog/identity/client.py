@@ -5,20 +5,22 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.oidc.core import UserInfo
-from flask import current_app
+from flask import current_app, request
 from joserfc import jws, jwt
 from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import KeySet
 
 from . import limits
+from .clientauth import choose_method
 from .http import BoundedSession
-from .kinds import KINDS
 from .profiles import Profile, ProviderError, SignInError
 from .providers import Provider, url_problem
+from .variants import kind_of
 
 __all__ = ["Profile", "ProviderClient", "ProviderError", "SignInError"]
 
@@ -45,6 +47,8 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
             document = self._fetch_document(url)
             check_metadata(self.provider, document)
             self.server_metadata.update(document)
+            method = choose_method(self.provider, document)
+            self.client_kwargs["token_endpoint_auth_method"] = method
             self._metadata_loaded = True
         metadata: dict[str, Any] = self.server_metadata
         return metadata
@@ -83,22 +87,28 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
 
     def parse_id_token(self, token: dict[str, Any], nonce: str, **_: Any) -> UserInfo:
         """Verify the ID token: our algorithms, our keys, our issuer, our audience, our nonce."""
-        raw = token["id_token"]
+        claims = self.verified_claims(token["id_token"], "ID token")
+        check_id_claims(self.provider, claims, nonce, current_app.config["OIDC_CLOCK_SKEW"])
+        return UserInfo(claims)
+
+    def verified_claims(self, raw: Any, what: str) -> dict[str, Any]:
+        """Return the claims of a JWT signed by the provider with an algorithm we allow."""
         p = self.provider
+        if isinstance(raw, str) and raw.count(".") == 4:
+            raise ProviderError(f"{what} is encrypted (JWE), which we do not accept")
         try:
             header = jws.extract_compact(raw.encode()).protected
         except (ValueError, AttributeError) as exc:
-            raise ProviderError(f"ID token is not a compact JWS: {exc}") from None
+            raise ProviderError(f"{what} is not a compact JWS: {exc}") from None
         if header.get("alg") not in p.algorithms:
-            raise ProviderError(f"ID token algorithm {header.get('alg')!r} is not allowed")
+            raise ProviderError(f"{what} algorithm {header.get('alg')!r} is not allowed")
         if any(h in header for h in KEY_HEADERS):
-            raise ProviderError("ID token header carries its own key")
+            raise ProviderError(f"{what} header carries its own key")
         try:
             decoded = jwt.decode(raw, self._key_set(), algorithms=p.algorithms)
         except InvalidKeyIdError:
             decoded = jwt.decode(raw, self._key_set(force=True), algorithms=p.algorithms)
-        check_id_claims(p, decoded.claims, nonce, current_app.config["OIDC_CLOCK_SKEW"])
-        return UserInfo(decoded.claims)
+        return dict(decoded.claims)
 
     def _key_set(self, force: bool = False) -> KeySet:
         return limits.key_set(self.fetch_jwk_set(force=force))  # capped, parsed once per fetch
@@ -109,7 +119,7 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
             metadata = self.load_server_metadata()
             if metadata.get("authorization_response_iss_parameter_supported") is True:
                 raise ProviderError("authorization response has no iss, which discovery promises")
-        elif iss not in self.provider.accepted_issuers:
+        elif not kind_of(self.provider).response_issuer_ok(self.provider, iss):
             raise ProviderError(f"authorization response iss {iss!r} is not the provider's issuer")
 
     def exchange_code(
@@ -128,15 +138,33 @@ class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
     def fetch_profile(self, token: dict[str, Any]) -> Profile:
         """Return the signed-in person's profile from the token and the provider's API."""
         p = self.provider
-        profile = KINDS[p.kind].fetch_profile(self, token)
+        kind = kind_of(p)
+        if kind.callback_fields:
+            fields = {k: request.form.get(k) for k in kind.callback_fields}
+            token = {**token, "callback_fields": fields}
+        profile = kind.fetch_profile(self, token)
         if problem := limits.profile_problem(
             p.title, profile.subject, profile.email, profile.picture
         ):
             raise SignInError(problem)  # what PostgreSQL would refuse, refused alike everywhere
         if p.trust_email and profile.email and not profile.email_verified:
             # The operator vouches that this provider verifies every address it hands out.
-            profile = Profile(profile.subject, profile.email, True, profile.name, profile.picture)
+            profile = replace(profile, email_verified=True)
         return profile
+
+    def get_claims(self, url: str, token: dict[str, Any]) -> dict[str, Any]:
+        """GET user info: a JSON object, or a signed JWT checked like an ID token (OIDC 5.3.2)."""
+        resp = self.get(url, token=token)
+        resp.raise_for_status()
+        content_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/jwt":
+            data = _json_of(resp, url)
+            if not isinstance(data, dict):
+                raise ProviderError(f"{url} answered a JSON {type(data).__name__}, not an object")
+            return data
+        claims = self.verified_claims(resp.text.strip(), "user info")
+        check_userinfo_claims(self.provider, claims, current_app.config["OIDC_CLOCK_SKEW"])
+        return claims
 
     def get_json(self, url: str, token: dict[str, Any], expect: type = dict) -> Any:
         """GET url with the access token; return its JSON if it is an `expect`."""
@@ -174,10 +202,15 @@ def check_metadata(p: Provider, metadata: Any) -> None:
             raise ProviderError(f"discovery {key}: {problem}")
 
 
+def issuer_matches(p: Provider, claims: dict[str, Any]) -> bool:
+    """True if a token's `iss` is the provider's issuer (for Microsoft: the token's tenant's)."""
+    return kind_of(p).token_issuer_ok(p, claims)
+
+
 def check_id_claims(p: Provider, claims: dict[str, Any], nonce: str, skew: float) -> None:
     """Apply OpenID Connect Core 3.1.3.7 to decoded ID token claims."""
     now = time.time()
-    if claims.get("iss") not in p.accepted_issuers:
+    if not issuer_matches(p, claims):
         raise ProviderError(f"ID token iss {claims.get('iss')!r} is not the configured issuer")
     aud = claims.get("aud")
     audiences = [aud] if isinstance(aud, str) else aud
@@ -199,3 +232,15 @@ def check_id_claims(p: Provider, claims: dict[str, Any], nonce: str, skew: float
         raise ProviderError("ID token nonce does not match this sign-in")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise ProviderError("ID token has no sub")
+
+
+def check_userinfo_claims(p: Provider, claims: dict[str, Any], skew: float) -> None:
+    """A signed user-info answer must name our issuer and our client (OIDC Core 5.3.2)."""
+    if not issuer_matches(p, claims):
+        raise ProviderError(f"user info iss {claims.get('iss')!r} is not the configured issuer")
+    aud = claims.get("aud")
+    if p.client_id not in ([aud] if isinstance(aud, str) else aud or []):
+        raise ProviderError(f"user info aud {aud!r} does not name our client id")
+    exp = claims.get("exp")
+    if exp is not None and (not isinstance(exp, int | float) or exp < time.time() - skew):
+        raise ProviderError("user info has expired")

@@ -31,12 +31,18 @@ class ProviderApi(Protocol):
 
     def get_json(self, url: str, token: dict[str, Any], expect: type = dict) -> Any: ...
 
+    def get_claims(self, url: str, token: dict[str, Any]) -> dict[str, Any]: ...
+
 
 class Kind(ABC):
     """What one protocol needs from its configuration, from Authlib, and from the provider."""
 
     name: ClassVar[str]
     default_scope: ClassVar[str] = ""
+    # The provider posts its answer from its own site (response_mode=form_post).
+    form_post: ClassVar[bool] = False
+    # Fields of the callback request that fetch_profile reads (token["callback_fields"]).
+    callback_fields: ClassVar[tuple[str, ...]] = ()
 
     def __str__(self) -> str:
         return self.name
@@ -60,6 +66,14 @@ class Kind(ABC):
     @abstractmethod
     def fetch_profile(self, api: ProviderApi, token: dict[str, Any]) -> Profile:
         """Read the signed-in person's profile, given the token the code was traded for."""
+
+    def token_issuer_ok(self, p: Provider, claims: dict[str, Any]) -> bool:
+        """True if a signed token's `iss` is this provider's issuer."""
+        return claims.get("iss") in p.accepted_issuers
+
+    def response_issuer_ok(self, p: Provider, iss: str) -> bool:
+        """True if the RFC 9207 `iss` of an authorization response is this provider's issuer."""
+        return iss in p.accepted_issuers
 
 
 class OpenIDConnect(Kind):
@@ -103,7 +117,7 @@ class OpenIDConnect(Kind):
         claims = dict(claims)
         endpoint = api.load_server_metadata().get("userinfo_endpoint")
         if endpoint:
-            info = api.get_json(endpoint, token)
+            info = api.get_claims(endpoint, token)
             if info.get("sub") != claims["sub"]:
                 raise ProviderError("userinfo sub differs from the ID token's")
             claims = {**info, **claims}  # the signed ID token wins where both speak

@@ -28,6 +28,8 @@ class Profile:
     email_verified: bool
     name: str | None = None
     picture: str | None = None
+    # What a new account's nickname is made from instead of the email (Apple's relay addresses).
+    nickname_hint: str | None = None
 
 
 def profile_from_claims(subject: Any, claims: dict[str, Any]) -> Profile:

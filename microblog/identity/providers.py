@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import ConfigError
+from .clientauth import AUTH_METHODS, PRIVATE_KEY_JWT, signing_key
 from .kinds import GitHub, OAuth2, OpenIDConnect, kind_for
+from .variants import variant_for
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -41,6 +43,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "base_url": "https://github.com",
         "scope": "read:user user:email",
     },
+    # Entra ID; `tenant` (default "common") picks the discovery document (microsoft.py).
+    "microsoft": {"title": "Microsoft", "scope": "openid email profile"},
+    # Sign in with Apple: the client secret is a JWT we sign with Apple's key (apple.py).
+    "apple": {
+        "title": "Apple",
+        "issuer": "https://appleid.apple.com",
+        "scope": "openid email name",
+        "token_endpoint_auth_method": "client_secret_post",
+    },
     # The issuer and client credentials of the built-in provider are filled in at start-up.
     "dev": {"title": "Development sign-in", "scope": "openid email profile", "trust_email": False},
 }
@@ -58,10 +69,22 @@ STRING_KEYS = frozenset(
         "client_secret",
         "scope",
         "base_url",
+        "token_endpoint_auth_method",
+        "private_key",
+        "tenant",
+        "team_id",
+        "key_id",
     }
 )
 BOOL_KEYS = frozenset({"enabled", "trust_email", "link_by_email"})
-LIST_KEYS = frozenset({"algorithms"})
+LIST_KEYS = frozenset({"algorithms", "allowed_tenants"})
+# Keys that only one preset understands.
+PRESET_KEYS = {
+    "tenant": "microsoft",
+    "allowed_tenants": "microsoft",
+    "team_id": "apple",
+    "key_id": "apple",
+}
 URL_KEYS = (
     "issuer",
     "server_metadata_url",
@@ -93,6 +116,13 @@ class Provider:
     link_by_email: bool = True
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     accepted_issuers: tuple[str, ...] = ()
+    # None: the one secret method discovery lists, else client_secret_basic (clientauth).
+    token_endpoint_auth_method: str | None = None
+    private_key: str = field(default="", repr=False)  # PEM, for private_key_jwt
+    tenant: str | None = None  # microsoft: common, organizations, consumers or a tenant ID
+    allowed_tenants: tuple[str, ...] = ()  # microsoft, multi-tenant: only these tenants
+    team_id: str | None = None  # apple: the team and key that sign our client secret
+    key_id: str | None = None
     disabled_reason: str | None = field(default=None, compare=False)
 
     @property
@@ -138,7 +168,7 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
     missing_vars = _substitute_all(values, environ)
     _check_urls(where, preset, values)
     algorithms = _algorithms(where, values)
-    kind = kind_for(where, preset, values)
+    kind = variant_for(preset) or kind_for(where, preset, values)
     endpoints = kind.endpoints(where, preset, values)
     scope = values.get("scope", kind.default_scope)
     if problem := kind.scope_problem(scope):
@@ -155,6 +185,8 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
         trust_email=values.get("trust_email", False),
         link_by_email=values.get("link_by_email", True),
         algorithms=algorithms,
+        token_endpoint_auth_method=values.get("token_endpoint_auth_method"),
+        private_key=values.get("private_key", ""),
         disabled_reason=_disabled_reason(values, missing_vars),
         **endpoints,
     )
@@ -175,6 +207,10 @@ def _check_types(where: str, table: Any) -> None:
             raise ConfigError(f"{where} {key}: unknown key")
         if not isinstance(value, expected):
             raise ConfigError(f"{where} {key}: must be a {expected.__name__}, not {value!r}")
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{where} {key}: must be a list of strings, not {value!r}")
+        if key in PRESET_KEYS and table.get("preset") != PRESET_KEYS[key]:
+            raise ConfigError(f'{where} {key}: only for preset = "{PRESET_KEYS[key]}"')
 
 
 def _with_preset(where: str, table: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -220,13 +256,28 @@ def _check_credentials(
     where: str, preset: str | None, values: dict[str, Any], missing_vars: list[str]
 ) -> None:
     """Require client credentials, unless a missing variable already turns the provider off."""
+    method = values.get("token_endpoint_auth_method")
+    if method is not None and method not in AUTH_METHODS:
+        raise ConfigError(
+            f"{where} token_endpoint_auth_method: {method!r} is not one of "
+            f"{', '.join(AUTH_METHODS)}"
+        )
+    apple = preset == "apple"  # its key signs our client secret (apple.py checked it)
+    if "private_key" in values and method != PRIVATE_KEY_JWT and not apple:
+        raise ConfigError(
+            f'{where} private_key: used only with token_endpoint_auth_method = "{PRIVATE_KEY_JWT}"'
+        )
     if preset == "dev" or missing_vars:
         return
-    for key in ("client_id", "client_secret"):
+    private = method == PRIVATE_KEY_JWT
+    needed = () if apple else ("private_key",) if private else ("client_secret",)
+    for key in ("client_id", *needed):
         if key not in values:
             raise ConfigError(
                 f'{where} {key}: missing (use "${{VAR}}" to read it from the environment)'
             )
+    if private:
+        signing_key(where, values["private_key"])  # a bad key stops start-up, not a sign-in
 
 
 def _disabled_reason(values: dict[str, Any], missing_vars: list[str]) -> str | None:

@@ -11,10 +11,11 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
 from ..config import ConfigError
+from . import clientauth
 from .client import ProviderClient
 from .http import egress_for
-from .kinds import KINDS
 from .providers import Provider, load_providers
+from .variants import kind_of
 
 log = logging.getLogger(__name__)
 DEV_ONLY = "development only (MICROBLOG_ENV=development)"
@@ -49,12 +50,19 @@ def init_app(app: Flask) -> None:
     private = app.config["PRIVATE_PROVIDER_HOSTS"]  # where a provider may have a private address
     for p in providers:
         if p.ready:
+            auth = clientauth.registration(p)
             oauth.register(
                 p.name,
                 client_id=p.client_id,
                 client_secret=p.client_secret,
-                **KINDS[p.kind].registration(p),
-                client_kwargs={**client_kwargs, "scope": p.scope, "egress": egress_for(p, private)},
+                **kind_of(p).registration(p),
+                client_kwargs={
+                    **client_kwargs,
+                    "scope": p.scope,
+                    "egress": egress_for(p, private),
+                    **auth["client_kwargs"],
+                },
+                client_auth_methods=auth["client_auth_methods"],
                 client_cls=ProviderClient,
             )
             oauth.create_client(p.name).provider = p

@@ -7,7 +7,17 @@ from collections.abc import Mapping
 
 import requests
 from authlib.integrations.base_client import OAuthError
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
@@ -15,11 +25,12 @@ from werkzeug.wrappers import Response
 from ..extensions import csrf
 from ..logs import loggable
 from ..security import rate_limit
-from . import accounts, attempts, limits, sessions
+from . import accounts, attempts, clientauth, formpost, lastused, limits, sessions
 from .client import Profile, ProviderError, SignInError
 from .providers import Provider
 from .redirects import safe_next_url
 from .registry import all_providers, get_client, get_provider, provider_title
+from .variants import kind_of
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -47,8 +58,10 @@ def login() -> str | Response:
         flash(UNFINISHED, "error")
     if current_user.is_authenticated:
         return redirect(next_url or url_for("views.index"))
-    providers = [p for p in all_providers() if p.ready]
-    return render_template("auth/login.html", providers=providers, next_url=next_url)
+    last, providers = lastused.first_and_rest([p for p in all_providers() if p.ready])
+    return render_template(
+        "auth/login.html", providers=providers, last_used=last, next_url=next_url
+    )
 
 
 @bp.post("/login/<name>")
@@ -85,7 +98,13 @@ def start(name: str) -> Response:
 @rate_limit("CALLBACK_RATE_LIMIT")
 def callback(name: str) -> Response:
     """Finish the sign-in: verify the provider's answer, find the user, start the session."""
-    response = _finish_sign_in(get_provider(name) or abort(404))
+    provider = get_provider(name) or abort(404)
+    if request.method == "POST" and kind_of(provider).form_post:
+        if not formpost.is_continued():
+            return formpost.continue_page(provider)  # the provider's own, cross-site POST
+        if not formpost.from_this_site():
+            abort(400)  # "continued" from another site: someone else's form
+    response = _finish_sign_in(provider)
     # The callback URL carries the one-time code: never let it leak in a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -100,7 +119,7 @@ def _finish_sign_in(provider: Provider) -> Response:
         return redirect(url_for("auth.login", notice="unfinished"))
     try:
         profile = _verified_profile(provider, attempt, params)
-    except PROVIDER_FAILURES as exc:
+    except (*PROVIDER_FAILURES, SignInError) as exc:  # SignInError: a value we cannot store
         return _failed(provider, exc, attempt.next_url, attempt.link_to is not None)
     try:
         if attempt.link_to is not None:
@@ -110,7 +129,7 @@ def _finish_sign_in(provider: Provider) -> Response:
         return _failed(provider, exc, attempt.next_url, attempt.link_to is not None)
     attempts.renew_session()
     login_user(user, remember=attempt.remember)
-    return redirect(attempt.next_url or url_for("views.index"))
+    return lastused.remember(redirect(attempt.next_url or url_for("views.index")), provider)
 
 
 def _verified_profile(
@@ -168,6 +187,14 @@ def logout() -> Response:
         sessions.end_this_session()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/auth/jwks.json")
+def jwks() -> Response:
+    """Publish the public keys our private_key_jwt assertions are signed with."""
+    response = jsonify(clientauth.public_jwks(all_providers()))
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def _failed(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 import responses
@@ -18,9 +16,11 @@ from werkzeug.test import TestResponse
 
 from ..identity.providers import Provider
 from .client import csrf_token
-from .kinds import Endpoint, Reply, json_reply, kind_of
+from .clientauth import BASIC, client_auth_problem, method_used
+from .kinds import Endpoint, Reply, SignedUserInfo, json_reply
 from .person import Grant, Person
 from .tokens import new_key, s256
+from .variants import deliver, kind_of, secret_check
 
 #: Faults a test can switch on with `fake_idp.fail(...)`; each breaks one step of the flow.
 FAULTS = frozenset(
@@ -69,6 +69,16 @@ class FakeIdP:
     old_keys: list[RSAKey] = field(default_factory=list)
     _grants: dict[str, Grant] = field(default_factory=dict)
     _tokens: dict[str, Grant] = field(default_factory=dict)
+    #: The client authentication method of each token request, in order (testing/clientauth).
+    client_auths: list[str] = field(default_factory=list)
+    _auth_methods: dict[str, list[str]] = field(default_factory=dict)
+    #: Set by sign_userinfo(): user info answers as a signed JWT (testing/kinds.py).
+    userinfo_jwt: SignedUserInfo | None = None
+    #: Claims added to every ID token, replacing the standard ones (e.g. another tenant's iss).
+    extra_claims: dict[str, Any] = field(default_factory=dict)
+    _assertion_ids: set[str] = field(default_factory=set)
+    #: (provider, subject) of everyone who authorized before: Apple sends the name once only.
+    authorized_before: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for p in self._providers():
@@ -93,6 +103,24 @@ class FakeIdP:
         """Sign with a new key from now on; the key set publishes both."""
         self.old_keys.append(self.key)
         self.key = new_key()
+
+    def accept_auth_methods(self, provider: str, *methods: str) -> None:
+        """Let the provider's token endpoint accept only these methods; discovery lists them."""
+        self._auth_methods[provider] = list(methods)
+
+    def accepted_auth_methods(self, p: Provider) -> list[str]:
+        """The methods the token endpoint accepts: as set, else the one the provider is set to."""
+        return self._auth_methods.get(p.name) or [p.token_endpoint_auth_method or BASIC]
+
+    def sign_userinfo(
+        self, key: RSAKey | None = None, unsigned: bool = False, **claims: Any
+    ) -> None:
+        """Answer user info as a signed JWT (`application/jwt`), as OpenID Connect 5.3.2 allows.
+
+        `claims` override the standard ones (iss, aud, sub...); `key` signs instead of the
+        provider's key (a forgery); `unsigned` sends `alg: none`.
+        """
+        self.userinfo_jwt = SignedUserInfo(claims, key, unsigned)
 
     def requests_to(self, host: str) -> int:
         """Count the HTTP requests the app has sent to a provider's host so far."""
@@ -133,7 +161,12 @@ class FakeIdP:
         location = started.headers.get("Location", "")
         if not location.startswith(kind_of(p).authorize_url(p)):
             return started  # the app refused to start (e.g. discovery failed)
-        return client.get(self.authorize(location, Person(email=email, **person)))
+        return self.answer(client, self.authorize(location, Person(email=email, **person)))
+
+    def answer(self, client: FlaskClient, callback_url: str) -> TestResponse:
+        """Bring the provider's answer to the callback as its browser would (GET, or form_post)."""
+        provider = self._provider_for_callback(callback_url)
+        return deliver(self, provider, client, callback_url)
 
     def authorize(self, location: str, person: Person | None = None) -> str:
         """Play the provider's authorization page; return the callback URL it redirects to."""
@@ -161,6 +194,10 @@ class FakeIdP:
                 params["iss"] = "https://evil.example.com"
         return f"{callback.path}?{urlencode(params)}"
 
+    def grant(self, code: str) -> Grant | None:
+        """The grant an authorization code stands for, while it is unused."""
+        return self._grants.get(code)
+
     def grant_for(self, request: requests.PreparedRequest) -> Grant | None:
         """The grant behind the request's bearer token, or None (for the kinds' endpoints)."""
         auth = request.headers.get("Authorization", "")
@@ -170,6 +207,11 @@ class FakeIdP:
 
     def _providers(self) -> list[Provider]:
         return [p for p in self.app.extensions["microblog.providers"].values() if p.ready]
+
+    def _provider_for_callback(self, callback_url: str) -> Provider:
+        name = urlsplit(callback_url).path.removeprefix("/auth/").partition("/")[0]
+        provider: Provider = self.app.extensions["microblog.providers"][name]
+        return provider
 
     def _provider_for(self, location: str) -> Provider:
         for p in self._providers():
@@ -194,9 +236,13 @@ class FakeIdP:
         body = request.body or ""
         text = body.decode() if isinstance(body, bytes) else body
         form = {k: v[0] for k, v in parse_qs(text).items()}
-        client_id, secret = _client_credentials(request, form)
-        if client_id != p.client_id or not hmac.compare_digest(secret or "", p.client_secret):
-            return json_reply({"error": "invalid_client"}, 401)
+        self.client_auths.append(method_used(request, form))
+        refused = client_auth_problem(
+            self.app, p, request, form, self.accepted_auth_methods(p), self._assertion_ids,
+            secret_check(p),
+        )  # fmt: skip
+        if refused:
+            return json_reply({"error": "invalid_client", "error_description": refused}, 401)
         grant = self._grants.pop(form.get("code", ""), None)  # single use
         if grant is None or grant.provider.name != p.name:
             return json_reply({"error": "invalid_grant"}, 400)
@@ -208,13 +254,3 @@ class FakeIdP:
         self._tokens[access_token] = grant
         answer = {"access_token": access_token, "token_type": "Bearer", "expires_in": 3600}
         return json_reply({**answer, **kind_of(p).token_fields(self, grant)})
-
-
-def _client_credentials(
-    request: requests.PreparedRequest, form: dict[str, str]
-) -> tuple[str | None, str | None]:
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Basic "):
-        client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-        return unquote(client_id), unquote(secret)  # RFC 6749 2.3.1: form-encoded, then Basic
-    return form.get("client_id"), form.get("client_secret")

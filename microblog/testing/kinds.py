@@ -9,19 +9,38 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
+from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from ..identity.providers import GITHUB, OAUTH2, OIDC, Provider
 from .person import Grant
-from .tokens import id_token_claims, sign_id_token
+from .tokens import compact, id_token_claims, sign_id_token
 
 #: What a fake endpoint answers: status, headers, body (or it raises, like a network would).
 Reply = tuple[int, dict[str, str], str]
 Endpoint = Callable[[requests.PreparedRequest], Reply]
 Route = tuple[str, str, Endpoint]
+
+
+@dataclass
+class SignedUserInfo:
+    """How the fake signs user info: claims to override, a forger's key, or no signature."""
+
+    claims: dict[str, Any]
+    key: RSAKey | None = None
+    unsigned: bool = False
+
+    def sign(self, p: Provider, claims: dict[str, Any], key: RSAKey) -> str:
+        """The user-info JWT for these claims, as the provider (or a forger) signs it."""
+        body = {**claims, "iss": p.issuer, "aud": p.client_id, **self.claims}
+        if self.unsigned:
+            return compact({"alg": "none"}, body)
+        signer = self.key or key
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, body, signer)
 
 
 class FakeServer(Protocol):
@@ -30,9 +49,15 @@ class FakeServer(Protocol):
     faults: set[str]
     key: RSAKey
     old_keys: list[RSAKey]
+    userinfo_jwt: SignedUserInfo | None
+    extra_claims: dict[str, Any]
 
     def grant_for(self, request: requests.PreparedRequest) -> Grant | None:
         """The grant behind the request's bearer token, or None."""
+        ...
+
+    def accepted_auth_methods(self, p: Provider) -> list[str]:
+        """The client authentication methods the token endpoint accepts."""
         ...
 
 
@@ -76,8 +101,16 @@ class OpenIDConnect:
         if "no_id_token" in fake.faults:
             return {}
         p, faults = grant.provider, fake.faults
-        claims = id_token_claims(p, grant.person, grant.nonce, faults)
+        claims = {**self.id_claims(fake, grant), **fake.extra_claims}
         return {"id_token": sign_id_token(claims, fake.key, faults, p.client_secret)}
+
+    def id_claims(self, fake: FakeServer, grant: Grant) -> dict[str, Any]:
+        """The ID token's claims, before signing (a preset changes them in testing/variants)."""
+        return id_token_claims(grant.provider, grant.person, grant.nonce, fake.faults)
+
+    def issuer(self, p: Provider) -> str | None:
+        """The issuer discovery names."""
+        return p.issuer
 
     def discovery(self, fake: FakeServer, p: Provider) -> Reply:
         if "discovery_down" in fake.faults:
@@ -87,7 +120,7 @@ class OpenIDConnect:
         wrong = "discovery_wrong_issuer" in fake.faults
         return json_reply(
             {
-                "issuer": "https://evil.example.com" if wrong else p.issuer,
+                "issuer": "https://evil.example.com" if wrong else self.issuer(p),
                 "authorization_endpoint": self.authorize_url(p),
                 "token_endpoint": self.token_url(p),
                 "userinfo_endpoint": f"{p.issuer}/userinfo",
@@ -97,6 +130,7 @@ class OpenIDConnect:
                 # Lists "none" and HS256 on purpose: the app must not take a provider's word for it.
                 "id_token_signing_alg_values_supported": ["RS256", "none", "HS256"],
                 "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": fake.accepted_auth_methods(p),
             }
         )
 
@@ -117,6 +151,9 @@ class OpenIDConnect:
         body = grant.person.claims()
         if "userinfo_sub_mismatch" in fake.faults:
             body["sub"] = "someone-else"
+        if fake.userinfo_jwt is not None:
+            signed = fake.userinfo_jwt.sign(grant.provider, body, fake.key)
+            return 200, {"Content-Type": "application/jwt"}, signed
         return json_reply(body)
 
 

@@ -20,6 +20,8 @@ class Person:
     sub: str | None = None  # default: derived from the email, stable across sign-ins
     #: GitHub only: the /user/emails list; default: the email as the primary entry.
     github_emails: list[dict[str, Any]] | None = None
+    #: Microsoft only: the tenant (`tid`) of the account; default: one work tenant.
+    tid: str | None = None
 
     @property
     def subject(self) -> str:
