@@ -383,9 +383,10 @@ def _wait_for_gunicorn(
 
 
 def _knock(url: str) -> None:
+    """Ask once; a worker still loading the app (slow on a busy machine) is asked again later."""
     try:
         requests.get(f"{url}/login", timeout=5)
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
         pass
 
 
