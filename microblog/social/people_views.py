@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import User
 from . import avatars, relations
 from .models import Post
-from .pages import login_required, read_window, viewer_id
+from .pages import read_window, viewer_id
 from .paging import Page, load_page
 from .queries import binds, load_people, posts_query, profile_query
 from .views import bp

@@ -6,7 +6,7 @@ import flask
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_limiter import RequestLimit
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -14,7 +14,7 @@ from ..extensions import db
 from ..security import rate_limit
 from . import posting, relations, text
 from .models import Post, PostEdit
-from .pages import back_to, login_required, read_window, viewer_id
+from .pages import back_to, read_window, viewer_id
 from .paging import load_page
 from .queries import binds, posts_query, replies_query, thread_query
 from .views import bp

@@ -14,13 +14,13 @@ from flask import (
     url_for,
 )
 from flask_limiter import RequestLimit
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from .. import identity
 from ..security import rate_limit
 from . import posting, text
-from .pages import login_required, read_window, viewer_id
+from .pages import read_window, viewer_id
 from .paging import Window, load_page
 from .queries import binds, posts_query, timeline_authors
 
