@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 
 def init_app(app: Flask) -> None:
@@ -25,11 +25,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(text.render_post, "post_html")
     app.add_template_filter(notify.post_snippet, "snippet")
     app.add_template_filter(text.timeago, "timeago")
+    app.add_template_filter(text.time_tag, "time_tag")
     app.add_template_filter(text.iso_utc, "iso_utc")
     app.add_template_filter(text.exact_utc, "exact_utc")
     app.add_template_filter(text.long_date, "long_date")
     app.add_template_global(avatars.avatar_url, "avatar_url")
     app.add_template_global(text.profile_url, "profile_url")
+    app.add_template_global(text.post_url, "post_url")
     app.add_template_global(pages.unread_notifications, "unread_notifications")
     app.add_template_global(_this_page, "this_page")
     app.jinja_env.globals["POST_MAX_CHARS"] = text.POST_MAX_CHARS
@@ -38,4 +40,7 @@ def init_app(app: Flask) -> None:
 
 def _this_page() -> str:
     """Return the path and query of this page, for forms that come back to it."""
-    return request.full_path.rstrip("?")
+    here: str | None = g.get("this_page")
+    if here is None:
+        here = g.this_page = request.full_path.rstrip("?")
+    return here

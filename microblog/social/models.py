@@ -157,6 +157,6 @@ def insert_new(model: type[Model], **values: object) -> bool:
 
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     key = sa.inspect(model).primary_key[0]
-    # RETURNING, not rowcount: psycopg reports no rowcount for ON CONFLICT DO NOTHING.
+    # RETURNING, not rowcount: on PostgreSQL (psycopg 3, SQLAlchemy 2.1) rowcount reads -1 here.
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
     return db.session.execute(statement).first() is not None

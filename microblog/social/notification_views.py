@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import g, render_template
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from ..extensions import db
 from . import notify
-from .pages import login_required, read_window, unread_notifications
+from .pages import read_window, unread_notifications
 from .views import bp
 
 

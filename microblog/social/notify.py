@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
@@ -11,7 +12,7 @@ from ..extensions import db
 from ..models import User, UTCDateTime, utcnow
 from .models import Block, Mute, Notification, Post
 from .paging import Page, Window
-from .queries import hidden_authors
+from .queries import binds, hidden_authors
 
 KINDS = ("mention", "reply", "like", "follow")
 
@@ -56,32 +57,41 @@ def withdraw(actor_id: int, kind: str, post_id: int | None = None, **where: int)
     db.session.execute(query)
 
 
-def visible(recipient_id: int) -> sa.ColumnElement[bool]:
-    """Match the recipient's notifications from people they still see."""
+def visible() -> sa.ColumnElement[bool]:
+    """Match the viewer's notifications from people they still see."""
     return sa.and_(
-        Notification.recipient_id == recipient_id,
-        Notification.actor_id.not_in(hidden_authors(recipient_id)),
+        Notification.recipient_id == sa.bindparam("viewer_id", type_=sa.Integer),
+        Notification.actor_id.not_in(hidden_authors()),
+    )
+
+
+@cache
+def notifications_query() -> sa.Select[Notification]:
+    """Select the viewer's notifications with their actors and posts."""
+    return (
+        sa.select(Notification)
+        .join(Notification.actor)
+        .outerjoin(Notification.post)
+        .options(contains_eager(Notification.actor), contains_eager(Notification.post))
+        .where(visible())
     )
 
 
 def load_notifications(recipient_id: int, window: Window) -> Page[Notification]:
     """Load one window of a person's notifications, newest first, with actors and posts."""
-    query = (
-        sa.select(Notification)
-        .join(Notification.actor)
-        .outerjoin(Notification.post)
-        .options(contains_eager(Notification.actor), contains_eager(Notification.post))
-        .where(visible(recipient_id))
-    )
-    query = window.apply(query, Notification.created_at, Notification.id)
-    rows = db.session.scalars(query).all()
+    query = window.apply(notifications_query(), Notification.created_at, Notification.id)
+    rows = db.session.scalars(query, binds(recipient_id)).all()
     return window.page(rows, lambda n: (n.created_at, n.id))
+
+
+@cache
+def unread_query() -> sa.Select[int]:
+    return sa.select(sa.func.count()).where(visible(), Notification.seen.is_(False))
 
 
 def unread_count(recipient_id: int) -> int:
     """Count the notifications the person has not seen yet."""
-    query = sa.select(sa.func.count()).where(visible(recipient_id), Notification.seen.is_(False))
-    return db.session.scalar(query) or 0
+    return db.session.scalar(unread_query(), binds(recipient_id)) or 0
 
 
 def mark_seen(recipient_id: int) -> None:

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
-import flask_login
 from flask import abort, current_app, g, request
 from flask_login import current_user
 
 from . import notify
 from .paging import BROKEN_CURSOR, BrokenCursor, Window
-
-View = TypeVar("View", bound=Callable[..., Any])
-
-
-def login_required(view: View) -> View:
-    """Send visitors to sign in first (Flask-Login's decorator, which ships without types)."""
-    return cast(View, flask_login.login_required(view))
 
 
 def viewer_id() -> int | None:

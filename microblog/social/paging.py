@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -101,12 +101,16 @@ def post_position(post: Post) -> Position:
 
 
 def load_page(
-    query: sa.Select[Post], window: Window, authors: sa.CompoundSelect[int] | None = None
+    query: sa.Select[Post],
+    window: Window,
+    binds: Mapping[str, object] | None = None,
+    authors: sa.CompoundSelect[int] | None = None,
 ) -> Page[Post]:
     """Run a posts query (limited to these authors' posts) for one window of posts."""
     if authors is not None:
         query = query.where(by_authors(authors, window))
-    return window.page(db.session.scalars(window.apply(query)).all(), post_position)
+    rows = db.session.scalars(window.apply(query), binds).all()
+    return window.page(rows, post_position)
 
 
 def by_authors(authors: sa.CompoundSelect[int], window: Window) -> sa.ColumnElement[bool]:

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import User
 from . import avatars, relations
 from .models import Post
-from .pages import login_required, read_window, viewer_id
+from .pages import read_window, viewer_id
 from .paging import Page, load_page
-from .queries import load_people, posts_query, profile_query
+from .queries import binds, load_people, posts_query, profile_query
 from .views import bp
 
 
 def load_profile(nickname: str) -> sa.Row[tuple[User, int, int, int, bool, bool, bool, bool]]:
     """Load a profile's user, counts and standing with the viewer, or answer 404."""
-    row = db.session.execute(profile_query(nickname, viewer_id())).one_or_none()
+    viewer = viewer_id()
+    query = profile_query(viewer is not None)
+    row = db.session.execute(query, binds(viewer, nickname=nickname)).one_or_none()
     if row is None:
         abort(404)
     return row
@@ -31,8 +33,9 @@ def profile(nickname: str) -> str:
     row = load_profile(nickname)
     page: Page[Post] = Page([], None, None)
     if not (row.blocked or row.blocks_me or row.muted):
-        posts = posts_query(viewer_id()).where(Post.user_id == row.User.id)
-        page = load_page(posts, read_window())
+        viewer = viewer_id()
+        posts = posts_query(viewer is not None).where(Post.user_id == row.User.id)
+        page = load_page(posts, read_window(), binds(viewer))
     return render_template("views/profile.html", user=row.User, stats=row, page=page)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import flask
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_limiter import RequestLimit
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -13,9 +14,9 @@ from ..extensions import db
 from ..security import rate_limit
 from . import posting, relations, text
 from .models import Post, PostEdit
-from .pages import back_to, login_required, read_window, viewer_id
+from .pages import back_to, read_window, viewer_id
 from .paging import load_page
-from .queries import posts_query, replies_query, thread_query
+from .queries import binds, posts_query, replies_query, thread_query
 from .views import bp
 
 POST_ID = "<int(min=1, max=2147483647):post_id>"  # what a PostgreSQL INTEGER holds
@@ -30,17 +31,20 @@ def thread(post_id: int) -> str:
 
 def render_thread(post_id: int, body: str = "", error: str | None = None) -> str:
     """Render a thread page, the reply form holding body (and error)."""
-    chain = db.session.scalars(thread_query(post_id, viewer_id())).all()
+    viewer = viewer_id()
+    values = binds(viewer, post_id=post_id)
+    chain = db.session.scalars(thread_query(viewer is not None), values).all()
     if not chain:
         abort(404)
     *ancestors, post = chain
-    page = load_page(replies_query(post_id, viewer_id()), read_window(oldest_first=True))
+    replies = replies_query(viewer is not None)
+    page = load_page(replies, read_window(oldest_first=True), values)
     return render_template(
         "views/thread.html", post=post, ancestors=ancestors, page=page, body=body, error=error
     )
 
 
-def _replying_too_fast(limit: RequestLimit) -> Response:
+def _replying_too_fast(limit: RequestLimit) -> flask.Response:
     """Show the thread again with the reply kept: a rate limit must not eat it."""
     message = "You are posting faster than the site allows. Wait a moment, then send it again."
     page = render_thread(
@@ -73,8 +77,15 @@ def reply(post_id: int) -> Response | tuple[str, int]:
 
 def own_post(post_id: int) -> Post:
     """Return the signed-in person's post; anyone else's is a 404, as if it did not exist."""
-    mine = Post.id == post_id, Post.user_id == current_user.id
-    post: Post = db.first_or_404(posts_query(current_user.id).where(*mine))
+    mine = posts_query(True).where(Post.id == post_id, Post.user_id == current_user.id)
+    return post_or_404(mine, binds(current_user.id))
+
+
+def post_or_404(query: sa.Select[Post], values: dict[str, object]) -> Post:
+    """Return the post a query finds, or answer 404."""
+    post = db.session.scalars(query, values).first()
+    if post is None:
+        abort(404)
     return post
 
 
@@ -97,7 +108,8 @@ def edit(post_id: int) -> str | Response | tuple[str, int]:
 @bp.get(f"/p/{POST_ID}/history")
 def history(post_id: int) -> str:
     """List a post's earlier versions, latest first."""
-    post = db.first_or_404(posts_query(viewer_id()).where(Post.id == post_id))
+    viewer = viewer_id()
+    post = post_or_404(posts_query(viewer is not None).where(Post.id == post_id), binds(viewer))
     window = read_window()
     query = window.apply(
         sa.select(PostEdit).where(PostEdit.post_id == post_id), PostEdit.created_at, PostEdit.id
@@ -135,4 +147,5 @@ def like(post_id: int, action: str) -> Response:
         except IntegrityError:  # deleted a moment ago
             db.session.rollback()
             abort(404)
-    return redirect(back_to(url_for("views.thread", post_id=post_id)))
+    back = back_to(url_for("views.thread", post_id=post_id))
+    return redirect(back if "#" in back else f"{back}#p{post_id}")

@@ -7,6 +7,7 @@ query per row.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,17 +22,30 @@ from .paging import Page, Window
 AnySelect = sa.Select[*tuple[Any, ...]]
 THREAD_DEPTH = 30  # posts shown above the one asked for; a link leads further up
 
+# Built once per process, with the viewer (and the post or nickname) as bound parameters:
+# composing these statements costs more than running them. Run them with binds(...).
 
-def hidden_authors(viewer_id: int) -> sa.CompoundSelect[int]:
+
+def binds(viewer_id: int | None, **more: object) -> dict[str, object]:
+    """Return the values for the bound parameters of this module's statements."""
+    return {"viewer_id": viewer_id, **more}
+
+
+def _viewer() -> sa.BindParameter[int]:
+    return sa.bindparam("viewer_id", type_=sa.Integer)
+
+
+def hidden_authors() -> sa.CompoundSelect[int]:
     """Select whom the viewer does not see: people they blocked or muted, or who blocked them."""
     return sa.union_all(
-        sa.select(Block.blocked_id).where(Block.blocker_id == viewer_id),
-        sa.select(Block.blocker_id).where(Block.blocked_id == viewer_id),
-        sa.select(Mute.muted_id).where(Mute.muter_id == viewer_id),
+        sa.select(Block.blocked_id).where(Block.blocker_id == _viewer()),
+        sa.select(Block.blocker_id).where(Block.blocked_id == _viewer()),
+        sa.select(Mute.muted_id).where(Mute.muter_id == _viewer()),
     )
 
 
-def post_details(viewer_id: int | None) -> list[ORMOption]:
+@cache
+def post_details(signed_in: bool) -> tuple[ORMOption, ...]:
     """Load with each post its like and reply counts, whether the viewer likes it, its mentions."""
     reply = aliased(Post)
     mentioned = aliased(User)
@@ -40,51 +54,56 @@ def post_details(viewer_id: int | None) -> list[ORMOption]:
         reply.reply_to_id == Post.id, reply.user_id.is_not(None)
     )
     liked: sa.ColumnElement[bool] = sa.false()
-    if viewer_id is not None:
-        liked = sa.exists().where(Like.post_id == Post.id, Like.user_id == viewer_id)
+    if signed_in:
+        liked = sa.exists().where(Like.post_id == Post.id, Like.user_id == _viewer())
     mentions = (
         sa.select(sa.func.aggregate_strings(Mention.name + "=" + mentioned.nickname, " "))
         .join(mentioned, mentioned.id == Mention.user_id)
         .where(Mention.post_id == Post.id)
     )
-    return [
+    return (
         with_expression(Post.like_count, likes),
         with_expression(Post.reply_count, replies.scalar_subquery()),
         with_expression(Post.liked, liked),
         with_expression(Post.mention_map, mentions.scalar_subquery()),
-    ]
+    )
 
 
-def posts_query(viewer_id: int | None = None) -> sa.Select[Post]:
+@cache
+def posts_query(signed_in: bool) -> sa.Select[Post]:
     """Select posts with their authors and details, leaving out whom the viewer does not see.
 
     The inner join on the author also leaves out deleted posts kept for their replies.
     """
     query = sa.select(Post).join(Post.author).options(contains_eager(Post.author))
-    query = query.options(*post_details(viewer_id))
-    if viewer_id is not None:
-        query = query.where(Post.user_id.not_in(hidden_authors(viewer_id)))
+    query = query.options(*post_details(signed_in))
+    if signed_in:
+        query = query.where(Post.user_id.not_in(hidden_authors()))
     return query
 
 
-def replies_query(post_id: int, viewer_id: int | None) -> sa.Select[Post]:
-    """Select the replies to a post, deleted ones included (their own replies hang on them)."""
+@cache
+def replies_query(signed_in: bool) -> sa.Select[Post]:
+    """Select the replies to :post_id, deleted ones included (their own replies hang on them)."""
     query = sa.select(Post).outerjoin(Post.author).options(contains_eager(Post.author))
-    query = query.options(*post_details(viewer_id)).where(Post.reply_to_id == post_id)
-    if viewer_id is not None:
-        hidden = Post.user_id.in_(hidden_authors(viewer_id))
+    query = query.options(*post_details(signed_in))
+    query = query.where(Post.reply_to_id == sa.bindparam("post_id", type_=sa.Integer))
+    if signed_in:
+        hidden = Post.user_id.in_(hidden_authors())
         query = query.where(sa.or_(Post.user_id.is_(None), sa.not_(hidden)))
     return query
 
 
-def thread_query(post_id: int, viewer_id: int | None) -> sa.Select[Post]:
-    """Select a post and the posts it replies to, from the top of the thread down.
+@cache
+def thread_query(signed_in: bool) -> sa.Select[Post]:
+    """Select :post_id and the posts it replies to, from the top of the thread down.
 
     Deleted posts come without an author, and posts by people the viewer does not see are
     marked `hidden`: both keep their place, so that the thread still reads in order.
     """
-    up = sa.select(Post.id, Post.reply_to_id, sa.literal(0).label("depth"))
-    chain = up.where(Post.id == post_id).cte("chain", recursive=True)
+    start = sa.select(Post.id, Post.reply_to_id, sa.literal(0).label("depth"))
+    start = start.where(Post.id == sa.bindparam("post_id", type_=sa.Integer))
+    chain = start.cte("chain", recursive=True)
     parent = aliased(Post)
     chain = chain.union_all(
         sa.select(parent.id, parent.reply_to_id, chain.c.depth + 1)
@@ -92,50 +111,51 @@ def thread_query(post_id: int, viewer_id: int | None) -> sa.Select[Post]:
         .where(chain.c.depth < THREAD_DEPTH)
     )
     hidden: sa.ColumnElement[bool] = sa.false()
-    if viewer_id is not None:
-        hidden = Post.user_id.in_(hidden_authors(viewer_id))
+    if signed_in:
+        hidden = Post.user_id.in_(hidden_authors())
     return (
         sa.select(Post)
         .join(chain, chain.c.id == Post.id)
         .outerjoin(Post.author)
-        .options(contains_eager(Post.author), *post_details(viewer_id))
+        .options(contains_eager(Post.author), *post_details(signed_in))
         .options(with_expression(Post.hidden, hidden))
         .order_by(chain.c.depth.desc())
     )
 
 
-def timeline_authors(user_id: int) -> sa.CompoundSelect[int]:
-    """Select the ids of the people on a user's timeline: whom they follow (and see), themselves."""
+@cache
+def timeline_authors() -> sa.CompoundSelect[int]:
+    """Select the people on the viewer's timeline: whom they follow (and see), and themselves."""
     followed = sa.select(Follow.followed_id.label("id")).where(
-        Follow.follower_id == user_id, Follow.followed_id.not_in(hidden_authors(user_id))
+        Follow.follower_id == _viewer(), Follow.followed_id.not_in(hidden_authors())
     )
-    return sa.union_all(followed, sa.select(sa.literal(user_id, sa.Integer)))
+    return sa.union_all(followed, sa.select(_viewer()))
 
 
-def profile_query(nickname: str, viewer_id: int | None) -> AnySelect:
-    """Select the user called nickname with their counts, and how the viewer stands with them."""
+@cache
+def profile_query(signed_in: bool) -> AnySelect:
+    """Select the user called :nickname with their counts and how the viewer stands with them."""
 
     def count(column: sa.orm.InstrumentedAttribute[int]) -> sa.ScalarSelect[int]:
         return sa.select(sa.func.count()).where(column == User.id).scalar_subquery()
 
     def viewer(table: type[Follow | Block | Mute], mine: str, theirs: str) -> sa.Exists:
         columns = table.__table__.c
-        return sa.exists().where(columns[mine] == viewer_id, columns[theirs] == User.id)
+        return sa.exists().where(columns[mine] == _viewer(), columns[theirs] == User.id)
 
     no: sa.ColumnElement[bool] = sa.false()
-    known = viewer_id is not None
     posts = sa.select(sa.func.count()).where(Post.user_id == User.id).scalar_subquery()
-    blocks_me = sa.exists().where(Block.blocker_id == User.id, Block.blocked_id == viewer_id)
+    blocks_me = sa.exists().where(Block.blocker_id == User.id, Block.blocked_id == _viewer())
     return sa.select(
         User,
         posts.label("posts"),
         count(Follow.followed_id).label("followers"),
         count(Follow.follower_id).label("following"),
-        (viewer(Follow, "follower_id", "followed_id") if known else no).label("is_following"),
-        (viewer(Block, "blocker_id", "blocked_id") if known else no).label("blocked"),
-        (blocks_me if known else no).label("blocks_me"),
-        (viewer(Mute, "muter_id", "muted_id") if known else no).label("muted"),
-    ).where(User.nickname == nickname)
+        (viewer(Follow, "follower_id", "followed_id") if signed_in else no).label("is_following"),
+        (viewer(Block, "blocker_id", "blocked_id") if signed_in else no).label("blocked"),
+        (blocks_me if signed_in else no).label("blocks_me"),
+        (viewer(Mute, "muter_id", "muted_id") if signed_in else no).label("muted"),
+    ).where(User.nickname == sa.bindparam("nickname", type_=sa.String))
 
 
 def load_people(user_id: int, direction: str, window: Window) -> Page[sa.Row[Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -15,7 +15,6 @@ from ..nicknames import get_user_by_nickname, nickname_problem
 from ..plaintext import DISPLAY_NAME_MAX, clean_line
 from ..security import no_store
 from . import posting, text
-from .pages import login_required
 from .views import bp
 
 NICKNAME_TAKEN = "That nickname is taken. Please choose another."

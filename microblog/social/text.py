@@ -61,6 +61,14 @@ def mentioned_names(text: str) -> set[str]:
     return {m.group("nickname").lower() for m in TOKEN_RE.finditer(text) if m.group("nickname")}
 
 
+def post_url(post_id: int, action: str = "") -> str:
+    """Return the path of a post's page (or of an action on it), built once per request."""
+    prefix: str | None = g.get("post_prefix")
+    if prefix is None:
+        prefix = g.post_prefix = url_for("views.thread", post_id=1)[:-1]
+    return f"{prefix}{post_id}/{action}" if action else f"{prefix}{post_id}"
+
+
 def render_text(text: str) -> Markup:
     """Return text as HTML: escaped, line breaks kept, web addresses and @nicknames linked."""
     return _render(text, profile_url(""), None)
@@ -133,17 +141,31 @@ def timeago(moment: datetime, now: datetime | None = None) -> str:
     return long_date(moment)
 
 
+def time_tag(moment: datetime, now: datetime | None = None) -> Markup:
+    """Return a <time> saying how long ago moment was, its exact UTC time on hover.
+
+    Built without escaping: dates and times hold only digits, month names and punctuation.
+    """
+    iso, exact = iso_utc(moment), exact_utc(moment)
+    return Markup(f'<time datetime="{iso}" title="{exact}">{timeago(moment, now)}</time>')
+
+
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()  # English, as the site is
+
+
 def long_date(moment: datetime) -> str:
     """Return the UTC date as "3 Mar 2025" (strftime has no portable day without a zero)."""
-    moment = moment.astimezone(UTC)
-    return f"{moment.day} {moment:%b %Y}"
+    m = moment.astimezone(UTC)
+    return f"{m.day} {MONTHS[m.month - 1]} {m.year}"
 
 
 def iso_utc(moment: datetime) -> str:
     """Return moment as ISO 8601 UTC with a Z, as <time datetime> expects."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    m = moment.astimezone(UTC)
+    return f"{m.year:04}-{m.month:02}-{m.day:02}T{m.hour:02}:{m.minute:02}:{m.second:02}Z"
 
 
 def exact_utc(moment: datetime) -> str:
     """Return moment for people to read exactly: "3 Mar 2025, 14:05 UTC"."""
-    return f"{long_date(moment)}, {moment.astimezone(UTC):%H:%M} UTC"
+    m = moment.astimezone(UTC)
+    return f"{m.day} {MONTHS[m.month - 1]} {m.year}, {m.hour:02}:{m.minute:02} UTC"

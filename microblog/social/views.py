@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flask
 from flask import (
     Blueprint,
     current_app,
@@ -13,15 +14,15 @@ from flask import (
     url_for,
 )
 from flask_limiter import RequestLimit
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from .. import identity
 from ..security import rate_limit
 from . import posting, text
-from .pages import login_required, read_window, viewer_id
+from .pages import read_window, viewer_id
 from .paging import Window, load_page
-from .queries import posts_query, timeline_authors
+from .queries import binds, posts_query, timeline_authors
 
 bp = Blueprint("views", __name__)
 FRONT_PAGE_POSTS = 10
@@ -37,12 +38,12 @@ def index() -> str:
 
 def front_page() -> str:
     """Show visitors what the site is, its latest public posts and the ways to sign in."""
-    page = load_page(posts_query(), Window(None, None, FRONT_PAGE_POSTS))
+    page = load_page(posts_query(False), Window(None, None, FRONT_PAGE_POSTS))
     providers = [p for p in identity.all_providers() if p.ready]
     return render_template("views/front.html", page=page, providers=providers)
 
 
-def _posting_too_fast(limit: RequestLimit) -> Response:
+def _posting_too_fast(limit: RequestLimit) -> flask.Response:
     """Show the form again with the text kept: a rate limit must not eat a post."""
     message = "You are posting faster than the site allows. Wait a moment, then send it again."
     return make_response(render_home(request.form.get("body", ""), message), 429)
@@ -64,15 +65,16 @@ def create_post() -> Response | tuple[str, int]:
 
 def render_home(body: str = "", error: str | None = None) -> str:
     """Render the home page: the form holding body (and error), then the timeline."""
-    authors = timeline_authors(current_user.id)
-    page = load_page(posts_query(current_user.id), read_window(), authors=authors)
+    window, authors = read_window(), timeline_authors()
+    page = load_page(posts_query(True), window, binds(current_user.id), authors=authors)
     return render_template("views/index.html", page=page, body=body, error=error)
 
 
 @bp.get("/explore")
 def explore() -> str:
     """Show everyone's posts (but those of people the viewer does not see)."""
-    page = load_page(posts_query(viewer_id()), read_window())
+    viewer = viewer_id()
+    page = load_page(posts_query(viewer is not None), read_window(), binds(viewer))
     return render_template("views/explore.html", page=page)
 
 
