@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
 
 
-# Authlib ships no type information: this class is where our typed code meets it.
-class ProviderClient(FlaskOAuth2App):  # type: ignore[misc]
+# Authlib ships no type information: this class is where our typed code meets it
+# (pyproject.toml lets this module subclass it).
+class ProviderClient(FlaskOAuth2App):
     """Authlib's Flask client with the issuer pinned and the ID token checked to the letter."""
 
     provider: Provider  # set by registry.init_app right after registration

@@ -93,8 +93,7 @@ def start(name: str) -> Response:
 
 
 @bp.route("/auth/<name>/callback", methods=["GET", "POST"])
-# Flask-WTF and Flask-Login are untyped: their decorators are where types stop.
-@csrf.exempt  # type: ignore[untyped-decorator]  # `state` is this request's CSRF protection
+@csrf.exempt  # `state` is this request's CSRF protection
 @rate_limit("CALLBACK_RATE_LIMIT")
 def callback(name: str) -> Response:
     """Finish the sign-in: verify the provider's answer, find the user, start the session."""
@@ -156,7 +155,7 @@ def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
 
 
 @bp.post("/settings/identities/<int:identity_id>/unlink")
-@login_required  # type: ignore[untyped-decorator]
+@login_required
 def unlink(identity_id: int) -> Response:
     """Remove one way to sign in, never the last one."""
     try:
