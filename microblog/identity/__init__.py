@@ -16,7 +16,13 @@ __all__ = ["all_providers", "end_this_session", "init_app", "provider_title", "s
 
 def init_app(app: Flask) -> None:
     """Load the providers, then serve sign-in, sessions and the development provider."""
-    from . import devidp, registry, sessions, views
+    from . import (
+        devidp,
+        registry,
+        sessions,
+        signout,  # noqa: F401 - its routes join the auth blueprint
+        views,
+    )
 
     registry.init_app(app)
     sessions.init_app(app)

@@ -8,13 +8,13 @@ from typing import Any
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from ..extensions import csrf
 from ..security import rate_limit
-from . import accounts, attempts, sessions
+from . import accounts, attempts, rp_logout, sessions
 from .client import Profile, ProviderError, SignInError
 from .providers import Provider
 from .redirects import safe_next_url
@@ -85,7 +85,7 @@ def _finish_sign_in(provider: Provider) -> Response:
     back_to = "views.settings" if pending and pending.get("link_to") is not None else None
     try:
         attempt = _answered(pending)
-        profile = _verified_profile(provider)
+        profile, token = _verified_profile(provider)
         if attempt["link_to"] is not None:
             return _link(provider, profile, attempt["link_to"])
         user = accounts.sign_in(provider, profile, request.remote_addr)
@@ -93,7 +93,8 @@ def _finish_sign_in(provider: Provider) -> Response:
         attempts.forget_authlib_state(name, state)
         return _failed(provider, exc, next_url, back_to=back_to)
     attempts.renew_session()
-    login_user(user, remember=attempt["remember"])
+    kept = rp_logout.kept(provider, token)
+    sessions.begin(user, name, profile.subject, attempt["remember"], **kept)
     return redirect(next_url or url_for("views.index"))
 
 
@@ -106,12 +107,12 @@ def _answered(attempt: dict[str, Any] | None) -> dict[str, Any]:
     return attempt
 
 
-def _verified_profile(provider: Provider) -> Profile:
+def _verified_profile(provider: Provider) -> tuple[Profile, dict[str, Any]]:
     """Check the provider's answer, trade its code for tokens, and read the profile."""
     client = get_client(provider.name)
     client.check_response_issuer(request.values.get("iss"))
     token = client.authorize_access_token()
-    return client.fetch_profile(token)
+    return client.fetch_profile(token), token
 
 
 def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
@@ -136,25 +137,6 @@ def unlink(identity_id: int) -> Response:
     else:
         flash(f"{provider_title(provider)} is unlinked from your account.", "success")
     return redirect(url_for("views.settings"))
-
-
-@bp.get("/logout")
-def confirm_logout() -> str | Response:
-    """Ask before signing out: a GET (a link, a prefetch) must never sign anyone out."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    return render_template("auth/logout.html")
-
-
-@bp.post("/logout")
-def logout() -> Response:
-    """Sign out here and everywhere: every session and remember cookie stops working."""
-    if current_user.is_authenticated:
-        sessions.end_all_sessions(current_user)
-    else:
-        sessions.end_this_session()
-    flash("You have signed out.", "info")
-    return redirect(url_for("auth.login"))
 
 
 def _failed(

@@ -10,7 +10,7 @@ from microblog.extensions import db
 from microblog.identity.models import Identity
 from microblog.social import paging, settings
 from microblog.social.models import Follow, Post
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, sign_in_as
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -18,14 +18,7 @@ START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def sign_in(client):
     """Sign the test client in as a user, without the provider round trip (tested in auth)."""
-
-    def sign_in(user):
-        with client.session_transaction() as s:
-            s["_user_id"] = user.get_id()
-            s["_fresh"] = True
-        return user
-
-    return sign_in
+    return lambda user: sign_in_as(client, user)
 
 
 @pytest.fixture
@@ -725,8 +718,7 @@ def limited_client(database_url):
         db.session.add(user)
         db.session.commit()
         client = app.test_client()
-        with client.session_transaction() as s:
-            s["_user_id"] = user.get_id()
+        sign_in_as(client, user)
         yield client
         db.session.remove()
         db.engine.dispose()
