@@ -24,6 +24,7 @@ SAFE_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 DEFAULT_ALGORITHMS = ("RS256", "ES256", "PS256")
+SIGN_OUT_MODES = ("ask", "always", "never")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "google": {
@@ -58,6 +59,7 @@ STRING_KEYS = frozenset(
         "client_secret",
         "scope",
         "base_url",
+        "sign_out_at_provider",
     }
 )
 BOOL_KEYS = frozenset({"enabled", "trust_email", "link_by_email"})
@@ -93,6 +95,8 @@ class Provider:
     link_by_email: bool = True
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     accepted_issuers: tuple[str, ...] = ()
+    # RP-Initiated Logout: offer it on the sign-out page ("ask"), always do it, or never.
+    sign_out_at_provider: str = "ask"
     disabled_reason: str | None = field(default=None, compare=False)
 
     @property
@@ -155,6 +159,7 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
         trust_email=values.get("trust_email", False),
         link_by_email=values.get("link_by_email", True),
         algorithms=algorithms,
+        sign_out_at_provider=_sign_out_mode(where, values),
         disabled_reason=_disabled_reason(values, missing_vars),
         **endpoints,
     )
@@ -227,6 +232,16 @@ def _check_credentials(
             raise ConfigError(
                 f'{where} {key}: missing (use "${{VAR}}" to read it from the environment)'
             )
+
+
+def _sign_out_mode(where: str, values: dict[str, Any]) -> str:
+    """Return sign_out_at_provider: "ask" (the default), "always" or "never"."""
+    mode: str = values.get("sign_out_at_provider", "ask")
+    if mode not in SIGN_OUT_MODES:
+        raise ConfigError(
+            f"{where} sign_out_at_provider: {mode!r} is not one of {', '.join(SIGN_OUT_MODES)}"
+        )
+    return mode
 
 
 def _disabled_reason(values: dict[str, Any], missing_vars: list[str]) -> str | None:

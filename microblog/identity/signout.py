@@ -1,4 +1,5 @@
-"""Signing out: this browser, one session from Settings, every other one, or everywhere."""
+"""Signing out: this browser, one session from Settings, every other one, or everywhere;
+and at the provider too (rp_logout)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from . import sessions
+from . import rp_logout, sessions
+from .registry import get_provider
 from .views import bp
 
 
@@ -15,18 +17,33 @@ def confirm_logout() -> str | Response:
     """Ask before signing out: a GET (a link, a prefetch) must never sign anyone out."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return render_template("auth/logout.html")
+    return render_template("auth/logout.html", provider=rp_logout.offer(sessions.current_session()))
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign this browser out; with `everywhere`, every session and remember cookie too."""
+    """Sign this browser out (with `everywhere`, every session), then at the provider if asked."""
+    asked = bool(request.form.get("at_provider"))
+    at_provider = rp_logout.wanted(sessions.current_session(), asked)
     if current_user.is_authenticated and request.form.get("everywhere"):
         sessions.end_all_sessions(current_user)
         flash("You have signed out on every device.", "info")
     else:
         sessions.end_this_session()
         flash("You have signed out.", "info")
+    if at_provider is not None:  # our own sign-out is done, whatever the provider does
+        return rp_logout.redirect_to_provider(*at_provider)
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/auth/<name>/signed-out")
+def signed_out(name: str) -> Response:
+    """Welcome the browser back from the provider's sign-out; only our state confirms it."""
+    provider = get_provider(name) or abort(404)
+    if rp_logout.confirmed(name, request.args.get("state")):
+        flash(f"You are signed out of {provider.title} too.", "success")
+    else:
+        flash(f"{provider.title} did not confirm that you are signed out there.", "info")
     return redirect(url_for("auth.login"))
 
 

@@ -17,6 +17,7 @@ from joserfc.jwk import RSAKey
 from werkzeug.test import TestResponse
 
 from ..identity.providers import Provider
+from . import logout
 from .client import csrf_token
 from .kinds import Endpoint, Reply, json_reply, kind_of
 from .person import Grant, Person
@@ -69,6 +70,8 @@ class FakeIdP:
     old_keys: list[RSAKey] = field(default_factory=list)
     _grants: dict[str, Grant] = field(default_factory=dict)
     _tokens: dict[str, Grant] = field(default_factory=dict)
+    #: (provider, sub) of each sign-out played by end_session().
+    signed_out: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for p in self._providers():
@@ -160,6 +163,21 @@ class FakeIdP:
             if "wrong_iss_param" in self.faults:
                 params["iss"] = "https://evil.example.com"
         return f"{callback.path}?{urlencode(params)}"
+
+    def end_session(self, location: str) -> str:
+        """Play the provider's sign-out page (RP-Initiated Logout); return the way back."""
+        return logout.end_session(self, location)
+
+    def backchannel_logout(
+        self,
+        target: FlaskClient | Flask,
+        provider: str = "google",
+        sub: str | None = None,
+        sid: str | None = None,
+        **token: Any,
+    ) -> TestResponse:
+        """Post a signed logout token for sub and/or sid to the app (Back-Channel Logout)."""
+        return logout.backchannel_logout(self, target, provider, sub, sid, **token)
 
     def grant_for(self, request: requests.PreparedRequest) -> Grant | None:
         """The grant behind the request's bearer token, or None (for the kinds' endpoints)."""

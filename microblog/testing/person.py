@@ -20,6 +20,8 @@ class Person:
     sub: str | None = None  # default: derived from the email, stable across sign-ins
     #: GitHub only: the /user/emails list; default: the email as the primary entry.
     github_emails: list[dict[str, Any]] | None = None
+    #: The provider's session id (`sid` in the ID token), for back-channel logout by session.
+    sid: str | None = None
 
     @property
     def subject(self) -> str:
@@ -38,6 +40,8 @@ class Person:
         }
         if self.picture:
             claims["picture"] = self.picture
+        if self.sid:
+            claims["sid"] = self.sid
         return claims
 
 
