@@ -18,10 +18,14 @@ def init_app(app: Flask) -> None:
     "--base-url", default=None, help="Public URL of the site, e.g. https://blog.example.com"
 )
 def providers_command(base_url: str | None) -> None:
-    """List providers: name, title, kind, status, and the callback URL to register."""
+    """List providers: name, title, kind, status, and the URLs to register: the callback, and
+    for OpenID providers the post-logout redirect URI and the back-channel logout URI."""
     server = base_url or current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
     with current_app.test_request_context(base_url=server):
         for p in all_providers():
             status = "ready" if p.ready else f"off: {p.disabled_reason}"
-            callback = url_for("auth.callback", name=p.name, _external=True)
-            click.echo(f"{p.name}\t{p.title}\t{p.kind}\t{status}\t{callback}")
+            urls = [url_for("auth.callback", name=p.name, _external=True)]
+            if p.kind == "oidc":
+                urls += [url_for(f"auth.{view}", name=p.name, _external=True)
+                         for view in ("signed_out", "backchannel_logout")]  # fmt: skip
+            click.echo("\t".join([p.name, p.title, p.kind, status, *urls]))

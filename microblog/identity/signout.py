@@ -3,13 +3,19 @@ and at the provider too (rp_logout)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import logging
+
+from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from . import rp_logout, sessions
+from ..extensions import csrf
+from . import backchannel, rp_logout, sessions
+from .providers import OIDC
 from .registry import get_provider
 from .views import bp
+
+log = logging.getLogger(__name__)
 
 
 @bp.get("/logout")
@@ -69,3 +75,21 @@ def end_other_sessions() -> Response:
     plural = "" if ended == 1 else "s"
     flash(f"Signed out {ended} other session{plural}; this one stays signed in.", "success")
     return redirect(url_for("views.settings"))
+
+
+@bp.post("/auth/<name>/backchannel-logout")
+@csrf.exempt  # type: ignore[untyped-decorator]  # server to server: a signed token, no cookies
+def backchannel_logout(name: str) -> tuple[Response, int]:
+    """End the sessions a provider's logout token names (Back-Channel Logout 1.0)."""
+    provider = get_provider(name)
+    if provider is None or provider.kind != OIDC:
+        abort(404)
+    try:
+        backchannel.log_out(provider, request.form.get("logout_token", ""))
+    except backchannel.Refused as exc:
+        log.warning("back-channel logout from %s refused: %s", name, exc)
+        response, status = jsonify(error="invalid_request", error_description=str(exc)), 400
+    else:
+        response, status = make_response(""), 200
+    response.headers["Cache-Control"] = "no-store"
+    return response, status

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 from werkzeug.test import TestResponse
 
 from ..identity.providers import OIDC, Provider
@@ -60,9 +60,11 @@ def logout_token(
     sub: str | None,
     sid: str | None,
     alg: str = "RS256",
+    key: RSAKey | None = None,
     **changes: Any,
 ) -> str:
-    """A logout token for sub and/or sid, signed with alg; a change of None drops that claim."""
+    """A logout token for sub and/or sid, signed with alg (by `key`, if given, under the
+    provider's key id: an impostor); a change of None drops that claim."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": p.issuer,
@@ -83,7 +85,7 @@ def logout_token(
     if alg == "HS256":  # "signed" with our own client secret, as an attacker could
         return compact({"alg": "HS256", "typ": "logout+jwt"}, claims, p.client_secret.encode())
     header = {"alg": alg, "kid": fake.key.kid, "typ": "logout+jwt"}
-    return jwt.encode(header, claims, fake.key, algorithms=[alg])
+    return jwt.encode(header, claims, key or fake.key, algorithms=[alg])
 
 
 def backchannel_logout(
@@ -96,8 +98,8 @@ def backchannel_logout(
 ) -> TestResponse:
     """Post a logout token to the app as the provider's server would: no cookies, no CSRF.
 
-    `token` bends it: alg="none" | "HS256" | "RS384", aud=..., iss=..., events=None, nonce=...,
-    jti="fixed" (twice, a replay), or any claim; None drops a claim.
+    `token` bends it: alg="none" | "HS256" | "RS384", key=<another RSAKey>, aud=..., iss=...,
+    events=None, nonce=..., jti="fixed" (twice, a replay), or any claim; None drops a claim.
     """
     app = target.application if isinstance(target, FlaskClient) else target
     p = app.extensions["microblog.providers"][provider]
