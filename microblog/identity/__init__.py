@@ -7,17 +7,26 @@ from __future__ import annotations
 
 from flask import Flask
 
+from .merge import on_account_merge
 from .overview import sign_in_methods
 from .registry import all_providers, provider_title
 from .sessions import end_this_session
 
-__all__ = ["all_providers", "end_this_session", "init_app", "provider_title", "sign_in_methods"]
+__all__ = [
+    "all_providers",
+    "end_this_session",
+    "init_app",
+    "on_account_merge",
+    "provider_title",
+    "sign_in_methods",
+]
 
 
 def init_app(app: Flask) -> None:
     """Load the providers, then serve sign-in, sessions and the development provider."""
     from . import (
         devidp,
+        merge_views,  # noqa: F401 - its routes join the auth blueprint
         registry,
         sessions,
         signout,  # noqa: F401 - its routes join the auth blueprint

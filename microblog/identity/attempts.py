@@ -19,7 +19,12 @@ ATTEMPT_TTL = 600  # seconds a person may spend at the provider
 
 
 def remember(
-    state: str, name: str, remember: bool, next_url: str | None, link_to: int | None
+    state: str,
+    name: str,
+    remember: bool,
+    next_url: str | None,
+    link_to: int | None,
+    merge: bool = False,
 ) -> None:
     """Keep this attempt's choices under its state, dropping expired and surplus attempts.
 
@@ -35,6 +40,7 @@ def remember(
         "remember": remember,
         "next": next_url,
         "link_to": link_to,
+        "merge": merge,  # link_to's account proves it holds another one, to merge it in
         "at": now,
     }
     kept = dict(sorted(attempts.items(), key=lambda item: item[1]["at"])[-MAX_PENDING_ATTEMPTS:])

@@ -28,6 +28,8 @@ def sign_in_methods(user: User) -> dict[str, Any]:
         "linkable": [p for p in all_providers() if p.ready and p.name not in linked],
         "sign_ins": [(provider_title(s.provider), s) for s in recent],
         "sessions": _sessions(user),
+        # Any provider: the other account may sign in with one this account also uses.
+        "mergeable": [p for p in all_providers() if p.ready],
     }
 
 

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import csrf
 from ..security import rate_limit
-from . import accounts, attempts, rp_logout, sessions
+from . import accounts, attempts, merge, rp_logout, sessions
 from .client import Profile, ProviderError, SignInError
 from .providers import Provider
 from .redirects import safe_next_url
@@ -61,7 +61,9 @@ def start(name: str) -> Response:
     except PROVIDER_FAILURES as exc:  # discovery failed: the provider is down or misconfigured
         return _failed(provider, exc, next_url)
     client.save_authorize_data(redirect_uri=redirect_uri, **rv)
-    attempts.remember(rv["state"], name, bool(request.form.get("remember_me")), next_url, link_to)
+    merging = link_to is not None and bool(request.form.get("merge"))
+    remember = bool(request.form.get("remember_me"))
+    attempts.remember(rv["state"], name, remember, next_url, link_to, merge=merging)
     return redirect(rv["url"])
 
 
@@ -87,7 +89,8 @@ def _finish_sign_in(provider: Provider) -> Response:
         attempt = _answered(pending)
         profile, token = _verified_profile(provider)
         if attempt["link_to"] is not None:
-            return _link(provider, profile, attempt["link_to"])
+            finish = _merge if attempt.get("merge") else _link
+            return finish(provider, profile, attempt["link_to"])
         user = accounts.sign_in(provider, profile, request.remote_addr)
     except (*PROVIDER_FAILURES, SignInError) as exc:
         attempts.forget_authlib_state(name, state)
@@ -122,6 +125,14 @@ def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
     accounts.link(current_user, provider, profile)
     flash(f"{provider.title} is now linked: you can sign in with it too.", "info")
     return redirect(url_for("views.settings"))
+
+
+def _merge(provider: Provider, profile: Profile, user_id: int) -> Response:
+    """Take this sign-in as proof of holding another account; ask to confirm the merge."""
+    if not current_user.is_authenticated or current_user.id != user_id:
+        raise SignInError("You signed out before the merge could start. Sign in and try again.")
+    merge.prove(current_user, provider, profile)
+    return redirect(url_for("auth.confirm_merge"))
 
 
 @bp.post("/settings/identities/<int:identity_id>/unlink")

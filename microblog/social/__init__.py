@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+from .. import identity
+
 
 def init_app(app: Flask) -> None:
     """Register the nickname URL converter, the template helpers and the pages."""
     from . import (
         avatars,
+        merge,
         settings,  # noqa: F401 - its routes join the pages' blueprint
         text,
         views,
@@ -24,3 +27,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(avatars.avatar_url, "avatar_url")
     app.add_template_global(text.profile_url, "profile_url")
     app.register_blueprint(views.bp)
+    identity.on_account_merge(app, merge.move_account)  # posts and follows move too
