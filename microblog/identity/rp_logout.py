@@ -77,13 +77,19 @@ def wanted(record: UserSession | None, asked: bool) -> tuple[Provider, str] | No
     return None
 
 
-def redirect_to_provider(provider: Provider, id_token: str) -> Response:
-    """Send the browser to the provider's sign-out, to come back with a fresh state."""
+def redirect_to_provider(provider: Provider, id_token: str, message: str) -> Response:
+    """Send the browser to the provider's sign-out, to come back with a fresh state; the
+    message about our own sign-out waits for its return."""
     endpoint = end_session_endpoint(provider)
     if endpoint is None:  # the provider stopped publishing it since the page was shown
         return redirect(url_for("auth.login"))
     state = secrets.token_urlsafe(16)
-    session[PENDING_KEY] = {"provider": provider.name, "state": state, "at": time.time()}
+    session[PENDING_KEY] = {
+        "provider": provider.name,
+        "state": state,
+        "at": time.time(),
+        "message": message,
+    }
     params = {
         "id_token_hint": id_token,
         "client_id": provider.client_id,
@@ -95,6 +101,19 @@ def redirect_to_provider(provider: Provider, id_token: str) -> Response:
     # The URL carries the ID token: never let it leak in a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def returned(provider: Provider, unsafe_state: str | None) -> tuple[str, str]:
+    """The message (and its category) for a browser back from the provider's sign-out."""
+    pending = session.get(PENDING_KEY)
+    # Only a browser that signed out here has a message about it; a visitor following a link
+    # to this page is told nothing about a sign-out that did not happen.
+    here = pending.get("message") if isinstance(pending, dict) else None
+    if confirmed(provider.name, unsafe_state):
+        there, category = f"You are signed out of {provider.title} too.", "success"
+    else:
+        there, category = f"{provider.title} did not confirm that you are signed out there.", "info"
+    return (f"{here} {there}" if isinstance(here, str) else there), category
 
 
 def confirmed(name: str, unsafe_state: str | None) -> bool:

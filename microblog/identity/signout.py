@@ -33,12 +33,13 @@ def logout() -> Response:
     at_provider = rp_logout.wanted(sessions.current_session(), asked)
     if current_user.is_authenticated and request.form.get("everywhere"):
         sessions.end_all_sessions(current_user)
-        flash("You have signed out on every device.", "info")
+        message = "You have signed out on every device."
     else:
         sessions.end_this_session()
-        flash("You have signed out.", "info")
+        message = "You have signed out."
     if at_provider is not None:  # our own sign-out is done, whatever the provider does
-        return rp_logout.redirect_to_provider(*at_provider)
+        return rp_logout.redirect_to_provider(*at_provider, message)
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 
@@ -46,10 +47,7 @@ def logout() -> Response:
 def signed_out(name: str) -> Response:
     """Welcome the browser back from the provider's sign-out; only our state confirms it."""
     provider = get_provider(name) or abort(404)
-    if rp_logout.confirmed(name, request.args.get("state")):
-        flash(f"You are signed out of {provider.title} too.", "success")
-    else:
-        flash(f"{provider.title} did not confirm that you are signed out there.", "info")
+    flash(*rp_logout.returned(provider, request.args.get("state")))
     return redirect(url_for("auth.login"))
 
 

@@ -94,7 +94,8 @@ def test_ask_signs_out_here_first_then_at_the_provider_and_back(client, fake_idp
     back = client.get(fake_idp.end_session(location))
     assert fake_idp.signed_out == [("google", "g-ann")]
     assert back.headers["Location"] == "/login"
-    assert "You are signed out of Google too" in flashes(client)
+    # One message, once back: the browser went to the provider before it could be shown.
+    assert "You have signed out. You are signed out of Google too." in flashes(client)
 
 
 def test_ask_without_the_box_ticked_stays_here(client, fake_idp):
@@ -154,6 +155,8 @@ def test_a_state_is_good_once_and_only_in_its_browser(app, client, fake_idp):
 def test_coming_back_signs_no_one_out_and_unknown_providers_are_404(client, fake_idp):
     fake_idp.sign_in(client, provider="google")
     client.get("/auth/google/signed-out?state=x")
+    page = client.get("/").get_data(as_text=True)
+    assert "Google did not confirm" in page and "You have signed out" not in page
     assert signed_in(client)
     assert client.get("/auth/nope/signed-out").status_code == 404
 
