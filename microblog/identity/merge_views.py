@@ -12,7 +12,7 @@ from .views import bp
 
 
 @bp.get("/settings/merge")
-@login_required  # type: ignore[untyped-decorator]
+@login_required
 def confirm_merge() -> str | Response:
     """Show what merging the other account would move here, and ask to confirm."""
     other = merge.proposed(current_user)
@@ -24,7 +24,7 @@ def confirm_merge() -> str | Response:
 
 
 @bp.post("/settings/merge")
-@login_required  # type: ignore[untyped-decorator]
+@login_required
 def merge_account() -> Response:
     """Merge the proved account into this one, once confirmed; or forget it, if cancelled."""
     other = merge.proposed(current_user)

@@ -52,7 +52,7 @@ def signed_out(name: str) -> Response:
 
 
 @bp.post("/settings/sessions/<int:session_id>/end")
-@login_required  # type: ignore[untyped-decorator]
+@login_required
 def end_session(session_id: int) -> Response:
     """Sign out one browser listed in Settings (this one included)."""
     this = sessions.current_session()
@@ -66,7 +66,7 @@ def end_session(session_id: int) -> Response:
 
 
 @bp.post("/settings/sessions/end-others")
-@login_required  # type: ignore[untyped-decorator]
+@login_required
 def end_other_sessions() -> Response:
     """Sign out every browser but this one."""
     ended = sessions.end_other_sessions(current_user)
@@ -76,7 +76,7 @@ def end_other_sessions() -> Response:
 
 
 @bp.post("/auth/<name>/backchannel-logout")
-@csrf.exempt  # type: ignore[untyped-decorator]  # server to server: a signed token, no cookies
+@csrf.exempt  # server to server: a signed token, no cookies
 def backchannel_logout(name: str) -> tuple[Response, int]:
     """End the sessions a provider's logout token names (Back-Channel Logout 1.0)."""
     provider = get_provider(name)
