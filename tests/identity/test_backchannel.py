@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from microblog.extensions import db
 from microblog.identity.models import SeenLogoutToken, UserSession
+from microblog.testing.logout import logout_token
 from microblog.testing.tokens import new_key
 
 SUB = "g-ann"
@@ -180,3 +181,14 @@ def test_flask_providers_prints_both_logout_urls_to_register(runner):
         "https://blog.example.com/auth/google/backchannel-logout",
     ]
     assert rows["github"] == ["https://blog.example.com/auth/github/callback"]
+
+
+def test_even_with_a_browsers_cookies_the_endpoint_writes_no_session(app, fake_idp):
+    client = app.test_client()
+    fake_idp.sign_in(client, provider="google", sub=SUB, remember=True)
+    p = app.extensions["microblog.providers"]["google"]
+    raw = logout_token(fake_idp, p, sub="someone-else", sid=None)
+    resp = client.post("/auth/google/backchannel-logout", data={"logout_token": raw})
+    assert resp.status_code == 200
+    assert resp.headers.getlist("Set-Cookie") == []
+    assert signed_in(client)
