@@ -13,10 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, session
-from flask_login import login_user
 from flask_wtf.csrf import generate_csrf
 
 from microblog.extensions import db
+from microblog.identity import sessions
 from microblog.models import User
 
 USER_AGENT = "microblog-bench"
@@ -36,15 +36,16 @@ POST_COLUMN = re.compile(r"^post(_\d+)?\.")
 def mint_cookie(app: Flask, user_id: int) -> str:
     """Sign a user in with the app's own code and return the `session` cookie a browser keeps.
 
-    Flask-Login's login_user fills the session (user id with its session token, freshness and
-    the client identifier of session protection) and Flask-WTF adds its CSRF token, as a real
-    sign-in and first page would: the pages measured then set no new cookie.
+    identity's sessions.begin stores a session record and Flask-Login's login_user fills the
+    session (the record's id and secret, freshness and the client identifier of session
+    protection) and Flask-WTF adds its CSRF token, as a real sign-in and first page would: the
+    pages measured then set no new cookie.
     """
     environ = {"REMOTE_ADDR": REMOTE_ADDR}
     with app.test_request_context("/", headers={"User-Agent": USER_AGENT}, environ_base=environ):
         user = db.session.get(User, user_id)
         assert user is not None, f"no user {user_id}"
-        login_user(user)
+        sessions.begin(user, "bench", f"bench-{user_id}")
         generate_csrf()
         data = dict(session)
         db.session.remove()

@@ -98,7 +98,6 @@ def _users(rng: random.Random, count: int, now: datetime) -> Iterator[dict]:
             "about": f"Bench user number {i}.",
             "picture": None,
             "created_at": now - YEAR - timedelta(days=rng.random() * 30),
-            "session_token": f"{rng.getrandbits(96):024x}",
         }
 
 

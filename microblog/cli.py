@@ -18,7 +18,11 @@ def init_app(app: Flask) -> None:
     "--base-url", default=None, help="Public URL of the site, e.g. https://blog.example.com"
 )
 def providers_command(base_url: str | None) -> None:
-    """List providers: name, title, kind, status, callback URL, accounts that need it."""
+    """List providers: name, title, kind, status, the URLs to register, who depends on it.
+
+    The URLs: the callback, and for OpenID providers the post-logout redirect URI and the
+    back-channel logout URI.
+    """
     server = base_url or current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
     dependence = provider_dependence()
     if dependence is None:
@@ -28,10 +32,13 @@ def providers_command(base_url: str | None) -> None:
     with current_app.test_request_context(base_url=server):
         for p in all_providers():
             status = "ready" if p.ready else f"off: {p.disabled_reason}"
-            callback = url_for("auth.callback", name=p.name, _external=True)
+            urls = [url_for("auth.callback", name=p.name, _external=True)]
+            if p.kind == "oidc":
+                urls += [url_for(f"auth.{view}", name=p.name, _external=True)
+                         for view in ("signed_out", "backchannel_logout")]  # fmt: skip
             only = "?" if dependence is None else dependence.only_with.get(p.name, 0)
             needs = f"{only} {_accounts(only)} can sign in only with it"
-            click.echo(f"{p.name}\t{p.title}\t{p.kind}\t{status}\t{callback}\t{needs}")
+            click.echo("\t".join([p.name, p.title, p.kind, status, *urls, needs]))
     for name, stranded in (dependence.removed if dependence else {}).items():
         gone = f"removed: {stranded} {_accounts(stranded)} can no longer sign in"
         click.echo(f"{name}\t-\t-\t{gone}\t-\t(in the database, not in providers.toml)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +21,6 @@ if TYPE_CHECKING:
 def utcnow() -> datetime:
     """Now, timezone-aware UTC: the callable default of every timestamp column."""
     return datetime.now(UTC)
-
-
-def new_session_token() -> str:
-    """A fresh random token; replacing a user's makes their old cookies worthless."""
-    return secrets.token_urlsafe(16)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -67,16 +61,27 @@ class User(UserMixin, Model):
     about: Mapped[str] = mapped_column(sa.String(280), default="")
     picture: Mapped[str | None] = mapped_column(sa.String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Part of the id Flask-Login stores in session and remember cookies: changing it on
-    # sign-out makes every cookie captured before it worthless.
-    session_token: Mapped[str] = mapped_column(sa.String(32), default=new_session_token)
 
     identities: Mapped[list[Identity]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    @property
+    def cookie_id(self) -> str | None:
+        """Not a column: the id Flask-Login keeps in this browser's cookies, "<session record
+        id>:<secret>", set by identity.sessions when it starts or loads the session record."""
+        value: str | None = self.__dict__.get("_cookie_id")
+        return value
+
+    @cookie_id.setter
+    def cookie_id(self, value: str) -> None:
+        self.__dict__["_cookie_id"] = value
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        """Name this browser's session record, never the user, in the cookies."""
+        if self.cookie_id is None:
+            raise LookupError("no session record: sign in through identity.sessions.begin")
+        return self.cookie_id
 
     def __repr__(self) -> str:
         return f"<User {self.nickname}>"

@@ -85,11 +85,15 @@ def csrf_token(client, path: str = "/login") -> str:
     return read_token(client, path)
 
 
-def sign_in_as(client, user):
-    """Sign `client` in as `user` the way Flask-Login records it, with no provider round trip.
+def sign_in_as(client, user, provider: str = "google", **details):
+    """Sign `client` in as `user` the way Flask-Login records it, with no provider round trip:
+    a session record of its own, and the session cookie naming it. Returns user.
 
     For tests about pages; signing in itself is tested through the real views (tests/identity).
     """
+    from microblog.identity.sessions import create_record
+
+    create_record(user, provider, f"{provider}-{user.id}", **details)
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask
 
 from .dependence import provider_dependence
+from .merge import on_account_merge
 from .overview import sign_in_methods
 from .registry import all_providers, provider_title
 from .sessions import end_this_session
@@ -17,6 +18,7 @@ __all__ = [
     "end_this_session",
     "init_app",
     "provider_dependence",
+    "on_account_merge",
     "provider_title",
     "sign_in_methods",
 ]
@@ -24,7 +26,14 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     """Load the providers, then serve sign-in, sessions and the development provider."""
-    from . import devidp, registry, sessions, views
+    from . import (
+        devidp,
+        merge_views,  # noqa: F401 - its routes join the auth blueprint
+        registry,
+        sessions,
+        signout,  # noqa: F401 - its routes join the auth blueprint
+        views,
+    )
 
     registry.init_app(app)
     sessions.init_app(app)

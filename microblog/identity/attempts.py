@@ -39,6 +39,7 @@ class Attempt:
     redirect_uri: str
     code_verifier: str
     nonce: str | None
+    merge: bool = False  # link_to's account proves it holds another one, to merge it in
 
 
 def save(state: str, attempt: Attempt) -> None:
@@ -85,6 +86,7 @@ def pop(state: str | None, name: str) -> Attempt | None:
         redirect_uri=row.redirect_uri,
         code_verifier=row.code_verifier,
         nonce=row.nonce,
+        merge=row.merge,
     )
     # Single use, whatever happens next: of two callbacks at once, one deletes it.
     deleted = db.session.execute(sa.delete(SignInAttempt).where(SignInAttempt.id == key))

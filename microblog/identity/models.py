@@ -59,4 +59,40 @@ class SignInAttempt(Model):
     redirect_uri: Mapped[str] = mapped_column(sa.Text)
     code_verifier: Mapped[str] = mapped_column(sa.String(128))
     nonce: Mapped[str | None] = mapped_column(sa.String(128))
+    merge: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class UserSession(Model):
+    """One signed-in browser: its cookies name this row, so ending it ends them everywhere."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (sa.Index("ix_user_session_provider_subject", "provider", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the random secret the cookies carry: a database dump signs no one in.
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    provider: Mapped[str] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    # The provider's session id (ID token `sid`), for its back-channel logout.
+    sid: Mapped[str | None] = mapped_column(sa.String(255))
+    # Kept only where signing out at the provider may need it (RP-Initiated Logout's hint).
+    id_token: Mapped[str | None] = mapped_column(sa.Text)
+    device: Mapped[str] = mapped_column(sa.String(64), default="")
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class SeenLogoutToken(Model):
+    """A back-channel logout token's `jti`, kept until the token expires, so none is replayed."""
+
+    __tablename__ = "seen_logout_token"
+
+    provider: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    jti: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

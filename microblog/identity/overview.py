@@ -1,4 +1,4 @@
-"""What Settings shows of a person's sign-in: linked providers, ones to add, recent sign-ins."""
+"""What Settings shows of a person's sign-in: providers linked and to add, sessions, sign-ins."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from ..extensions import db
 from ..models import User
 from .models import Identity, SignIn
 from .registry import all_providers, provider_title
+from .sessions import current_session, live_sessions
 
 RECENT_SIGN_INS = 10
 
 
 def sign_in_methods(user: User) -> dict[str, Any]:
-    """Return the template values for the ways user signs in and their recent sign-ins."""
+    """Return the template values for the ways user signs in, their sessions and sign-ins."""
     identities = db.session.scalars(sa.select(Identity).where(Identity.user_id == user.id)).all()
     linked = {i.provider for i in identities}
     recent = db.session.scalars(
@@ -28,4 +29,18 @@ def sign_in_methods(user: User) -> dict[str, Any]:
         "linking_emails": sorted({i.email for i in identities if i.email}),
         "linkable": [p for p in all_providers() if p.ready and p.name not in linked],
         "sign_ins": [(provider_title(s.provider), s) for s in recent],
+        "sessions": _sessions(user),
+        # Any provider: the other account may sign in with one this account also uses.
+        "mergeable": [p for p in all_providers() if p.ready],
     }
+
+
+def _sessions(user: User) -> list[dict[str, Any]]:
+    """Where user is signed in, this browser first."""
+    this = current_session()
+    this_id = this.id if this is not None else None
+    listed = [
+        {"record": r, "title": provider_title(r.provider), "current": r.id == this_id}
+        for r in live_sessions(user)
+    ]
+    return sorted(listed, key=lambda s: not s["current"])

@@ -26,6 +26,7 @@ SAFE_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 DEFAULT_ALGORITHMS = ("RS256", "ES256", "PS256")
+SIGN_OUT_MODES = ("ask", "always", "never")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "google": {
@@ -74,6 +75,7 @@ STRING_KEYS = frozenset(
         "tenant",
         "team_id",
         "key_id",
+        "sign_out_at_provider",
     }
 )
 BOOL_KEYS = frozenset({"enabled", "trust_email", "link_by_email"})
@@ -123,6 +125,8 @@ class Provider:
     allowed_tenants: tuple[str, ...] = ()  # microsoft, multi-tenant: only these tenants
     team_id: str | None = None  # apple: the team and key that sign our client secret
     key_id: str | None = None
+    # RP-Initiated Logout: offer it on the sign-out page ("ask"), always do it, or never.
+    sign_out_at_provider: str = "ask"
     disabled_reason: str | None = field(default=None, compare=False)
 
     @property
@@ -187,6 +191,7 @@ def _parse(path: Path, name: str, table: Any, environ: Mapping[str, str]) -> Pro
         algorithms=algorithms,
         token_endpoint_auth_method=values.get("token_endpoint_auth_method"),
         private_key=values.get("private_key", ""),
+        sign_out_at_provider=_sign_out_mode(where, values),
         disabled_reason=_disabled_reason(values, missing_vars),
         **endpoints,
     )
@@ -278,6 +283,16 @@ def _check_credentials(
             )
     if private:
         signing_key(where, values["private_key"])  # a bad key stops start-up, not a sign-in
+
+
+def _sign_out_mode(where: str, values: dict[str, Any]) -> str:
+    """Return sign_out_at_provider: "ask" (the default), "always" or "never"."""
+    mode: str = values.get("sign_out_at_provider", "ask")
+    if mode not in SIGN_OUT_MODES:
+        raise ConfigError(
+            f"{where} sign_out_at_provider: {mode!r} is not one of {', '.join(SIGN_OUT_MODES)}"
+        )
+    return mode
 
 
 def _disabled_reason(values: dict[str, Any], missing_vars: list[str]) -> str | None:

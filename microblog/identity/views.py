@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -18,14 +19,14 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from ..extensions import csrf
 from ..logs import loggable
 from ..security import rate_limit
-from . import accounts, attempts, clientauth, formpost, lastused, limits, sessions
+from . import accounts, attempts, clientauth, formpost, lastused, limits, merge, rp_logout, sessions
 from .client import Profile, ProviderError, SignInError
 from .providers import Provider
 from .redirects import safe_next_url
@@ -84,6 +85,7 @@ def start(name: str) -> Response:
         remember=bool(request.form.get("remember_me")),
         next_url=next_url,
         link_to=current_user.id if linking else None,
+        merge=bool(linking and request.form.get("merge")),  # link_to proves it holds another
         redirect_uri=redirect_uri,
         code_verifier=rv["code_verifier"],
         nonce=rv.get("nonce"),  # OpenID Connect only
@@ -117,23 +119,25 @@ def _finish_sign_in(provider: Provider) -> Response:
     if attempt is None:  # not this browser's: no flash, no session write, no provider text
         return redirect(url_for("auth.login", notice="unfinished"))
     try:
-        profile = _verified_profile(provider, attempt, params)
+        profile, token = _verified_profile(provider, attempt, params)
     except (*PROVIDER_FAILURES, SignInError) as exc:  # SignInError: a value we cannot store
         return _failed(provider, exc, attempt.next_url, attempt.link_to is not None)
     try:
         if attempt.link_to is not None:
-            return _link(provider, profile, attempt.link_to)
+            finish = _merge if attempt.merge else _link
+            return finish(provider, profile, attempt.link_to)
         user = accounts.sign_in(provider, profile, limits.client_address(request.remote_addr))
     except SignInError as exc:
         return _failed(provider, exc, attempt.next_url, attempt.link_to is not None)
     attempts.renew_session()
-    login_user(user, remember=attempt.remember)
+    kept = rp_logout.kept(provider, token)
+    sessions.begin(user, provider.name, profile.subject, attempt.remember, **kept)
     return lastused.remember(redirect(attempt.next_url or url_for("views.index")), provider)
 
 
 def _verified_profile(
     provider: Provider, attempt: attempts.Attempt, params: Mapping[str, str]
-) -> Profile:
+) -> tuple[Profile, dict[str, Any]]:
     """Check the provider's answer to attempt, trade its code for tokens, read the profile."""
     if error := params.get("error"):
         raise OAuthError(error=error, description=params.get("error_description"))
@@ -142,7 +146,7 @@ def _verified_profile(
     token = client.exchange_code(
         params.get("code"), attempt.redirect_uri, attempt.code_verifier, attempt.nonce
     )
-    return client.fetch_profile(token)
+    return client.fetch_profile(token), token
 
 
 def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
@@ -152,6 +156,14 @@ def _link(provider: Provider, profile: Profile, user_id: int) -> Response:
     accounts.link(current_user, provider, profile)
     flash(f"{provider.title} is now linked: you can sign in with it too.", "info")
     return redirect(url_for("views.settings"))
+
+
+def _merge(provider: Provider, profile: Profile, user_id: int) -> Response:
+    """Take this sign-in as proof of holding another account; ask to confirm the merge."""
+    if not current_user.is_authenticated or current_user.id != user_id:
+        raise SignInError("You signed out before the merge could start. Sign in and try again.")
+    merge.prove(current_user, provider, profile)
+    return redirect(url_for("auth.confirm_merge"))
 
 
 @bp.post("/settings/identities/<int:identity_id>/unlink")
@@ -167,25 +179,6 @@ def unlink(identity_id: int) -> Response:
     else:
         flash(f"{provider_title(provider)} is unlinked from your account.", "success")
     return redirect(url_for("views.settings"))
-
-
-@bp.get("/logout")
-def confirm_logout() -> str | Response:
-    """Ask before signing out: a GET (a link, a prefetch) must never sign anyone out."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    return render_template("auth/logout.html")
-
-
-@bp.post("/logout")
-def logout() -> Response:
-    """Sign out here and everywhere: every session and remember cookie stops working."""
-    if current_user.is_authenticated:
-        sessions.end_all_sessions(current_user)
-    else:
-        sessions.end_this_session()
-    flash("You have signed out.", "info")
-    return redirect(url_for("auth.login"))
 
 
 @bp.get("/auth/jwks.json")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
+from .. import identity
+
 
 def init_app(app: Flask) -> None:
     """Register the nickname URL converter, the template helpers and the pages."""
     from . import (  # noqa: F401 - the *_views modules' routes join the pages' blueprint
         avatars,
+        merge,
         notification_views,
         notify,
         pages,
@@ -36,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(_this_page, "this_page")
     app.jinja_env.globals["POST_MAX_CHARS"] = text.POST_MAX_CHARS
     app.register_blueprint(views.bp)
+    identity.on_account_merge(app, merge.move_account)  # posts, follows and likes move too
 
 
 def _this_page() -> str:

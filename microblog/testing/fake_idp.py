@@ -15,6 +15,7 @@ from joserfc.jwk import RSAKey
 from werkzeug.test import TestResponse
 
 from ..identity.providers import Provider
+from . import logout
 from .client import csrf_token
 from .clientauth import BASIC, client_auth_problem, method_used
 from .kinds import Endpoint, Reply, SignedUserInfo, json_reply
@@ -79,6 +80,8 @@ class FakeIdP:
     _assertion_ids: set[str] = field(default_factory=set)
     #: (provider, subject) of everyone who authorized before: Apple sends the name once only.
     authorized_before: set[tuple[str, str]] = field(default_factory=set)
+    #: (provider, sub) of each sign-out played by end_session().
+    signed_out: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for p in self._providers():
@@ -197,6 +200,21 @@ class FakeIdP:
     def grant(self, code: str) -> Grant | None:
         """The grant an authorization code stands for, while it is unused."""
         return self._grants.get(code)
+
+    def end_session(self, location: str) -> str:
+        """Play the provider's sign-out page (RP-Initiated Logout); return the way back."""
+        return logout.end_session(self, location)
+
+    def backchannel_logout(
+        self,
+        target: FlaskClient | Flask,
+        provider: str = "google",
+        sub: str | None = None,
+        sid: str | None = None,
+        **token: Any,
+    ) -> TestResponse:
+        """Post a signed logout token for sub and/or sid to the app (Back-Channel Logout)."""
+        return logout.backchannel_logout(self, target, provider, sub, sid, **token)
 
     def grant_for(self, request: requests.PreparedRequest) -> Grant | None:
         """The grant behind the request's bearer token, or None (for the kinds' endpoints)."""

@@ -17,6 +17,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from ..identity.providers import GITHUB, OAUTH2, OIDC, Provider
+from .logout import logout_metadata
 from .person import Grant
 from .tokens import compact, id_token_claims, sign_id_token
 
@@ -125,6 +126,7 @@ class OpenIDConnect:
                 "token_endpoint": self.token_url(p),
                 "userinfo_endpoint": f"{p.issuer}/userinfo",
                 "jwks_uri": f"{p.issuer}/jwks",
+                **logout_metadata(p),
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 # Lists "none" and HS256 on purpose: the app must not take a provider's word for it.

@@ -22,6 +22,8 @@ class Person:
     github_emails: list[dict[str, Any]] | None = None
     #: Microsoft only: the tenant (`tid`) of the account; default: one work tenant.
     tid: str | None = None
+    #: The provider's session id (`sid` in the ID token), for back-channel logout by session.
+    sid: str | None = None
 
     @property
     def subject(self) -> str:
@@ -40,6 +42,8 @@ class Person:
         }
         if self.picture:
             claims["picture"] = self.picture
+        if self.sid:
+            claims["sid"] = self.sid
         return claims
 
 

@@ -10,7 +10,7 @@ import responses
 import sqlalchemy as sa
 
 from microblog.extensions import db
-from microblog.identity.models import Identity
+from microblog.identity.models import Identity, UserSession
 from microblog.models import User
 from microblog.testing import Person
 from tests.helpers import csrf_token
@@ -26,9 +26,13 @@ def flashes(client) -> str:
 
 
 def signed_in_as(client) -> str | None:
+    """Whom the client's session cookie names, through its session record."""
     with client.session_transaction() as s:
-        user_id = s.get("_user_id")
-    return db.session.get(User, int(user_id.split(":")[0])).nickname if user_id else None
+        cookie_id = s.get("_user_id")
+    if not cookie_id:
+        return None
+    record = db.session.get(UserSession, int(cookie_id.split(":")[0]))
+    return record.user.nickname if record else None
 
 
 def test_login_page_lists_ready_providers_and_carries_next(client):

@@ -2,18 +2,14 @@
 
 import pytest
 
+from tests.helpers import sign_in_as
+
 
 @pytest.fixture
 def sign_in(client):
     """Sign the test client in as a user, without the provider round trip (tested in auth)."""
 
-    def sign_in(user):
-        with client.session_transaction() as s:
-            s["_user_id"] = user.get_id()
-            s["_fresh"] = True
-        return user
-
-    return sign_in
+    return lambda user: sign_in_as(client, user)
 
 
 @pytest.fixture

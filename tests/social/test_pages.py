@@ -10,7 +10,7 @@ from microblog.extensions import db
 from microblog.identity.models import Identity
 from microblog.social import paging, settings
 from microblog.social.models import Follow, Post
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, sign_in_as
 from tests.social.helpers import START, add_posts, bodies, follows, link, send
 
 # Signing in and the layout
@@ -673,8 +673,7 @@ def limited_client(database_url):
         db.session.add(user)
         db.session.commit()
         client = app.test_client()
-        with client.session_transaction() as s:
-            s["_user_id"] = user.get_id()
+        sign_in_as(client, user)
         yield client
         db.session.remove()
         db.engine.dispose()

@@ -22,7 +22,11 @@ client_secret = "example-client-secret"
 
 def readme_example() -> dict[str, str]:
     files = dict(EXAMPLE_RE.findall((ROOT / "README.md").read_text()))
-    assert set(files) == {"tests/conftest.py", "tests/test_signin.py"}, sorted(files)
+    assert set(files) == {
+        "tests/conftest.py",
+        "tests/test_signin.py",
+        "tests/test_logout.py",
+    }, sorted(files)
     return files
 
 
@@ -40,7 +44,7 @@ def test_the_readme_example_passes_as_written(tmp_path):
         timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 passed" in run.stdout
+    assert "6 passed" in run.stdout
 
 
 def test_the_plugin_serves_every_ready_provider(app, fake_idp):

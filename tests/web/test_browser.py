@@ -265,7 +265,7 @@ def test_remember_me_survives_closing_the_browser(
     # Signing out from the confirmation page ends the remembered sign-in too.
     again.goto(f"{server.url}/logout")
     shots(again, "logout")
-    again.get_by_role("main").get_by_role("button", name="Sign out").click()
+    again.get_by_role("main").get_by_role("button", name="Sign out", exact=True).click()
     expect(again).to_have_url(f"{server.url}/login")
     later = loopback_only(new_context())
     later.add_cookies(kept)

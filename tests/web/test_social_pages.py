@@ -70,7 +70,11 @@ def add_user(app, nickname: str, *bodies: str) -> User:
 
 def signed_in(context: BrowserContext, app, server, user: User) -> BrowserContext:
     """Give the browser the session cookie of a signed-in user (sign-in is tested elsewhere)."""
+    from microblog.identity.sessions import create_record
+
     with app.test_request_context():
+        user = db.session.merge(user)
+        create_record(user, "google", f"google-{user.id}")
         cookie = app.session_interface.get_signing_serializer(app).dumps(
             {"_user_id": user.get_id(), "_fresh": True}
         )
