@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench cluster clean
 
 run: $(STAMP)
 	MICROBLOG_ENV=development $(BIN)/flask --app microblog db upgrade
@@ -14,7 +14,7 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Every Python file we own: ruff (check and format), the layering contracts, and mypy.
-PY_SOURCES := microblog tests bench migrations run.py wsgi.py gunicorn.conf.py
+PY_SOURCES := microblog tests bench cluster migrations run.py wsgi.py gunicorn.conf.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -27,6 +27,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The cluster rig (cluster/README.md; needs root, ip netns, haproxy, redis-server, PostgreSQL):
+# the seven proofs of issue 14 and a summary table, e.g.  make cluster CLUSTER_ARGS="--soak 60"
+CLUSTER_ARGS ?= --soak 600
+cluster: $(STAMP)
+	$(BIN)/python -m cluster $(CLUSTER_ARGS)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
