@@ -28,8 +28,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-# The cluster rig (cluster/README.md; needs root, ip netns, haproxy, redis-server, PostgreSQL):
-# the seven proofs of issue 14 and a summary table, e.g.  make cluster CLUSTER_ARGS="--soak 60"
+# The cluster rig (README, "Deployment: a large site"; needs root, ip netns, haproxy, Redis and
+# PostgreSQL): the seven proofs of issue 14, then a summary table. E.g. CLUSTER_ARGS="--soak 60"
 CLUSTER_ARGS ?= --soak 600
 cluster: $(STAMP)
 	$(BIN)/python -m cluster $(CLUSTER_ARGS)

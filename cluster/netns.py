@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 PREFIX = "mbc"
+TMP_PREFIX = "microblog-rig-"  # then the owner's pid: /tmp/microblog-rig-<pid>-xxxx
 SWITCH = "sw"
 NAME_RE = re.compile(rf"^{PREFIX}(\d+)-[a-z0-9]+$")
 
@@ -43,13 +45,18 @@ def namespace_pids(ns: str) -> list[int]:
 
 
 def sweep_orphans() -> list[str]:
-    """Delete the namespaces (and their processes) of rigs whose owning process is gone."""
+    """Delete the namespaces, processes and folders of rigs whose owning process is gone."""
     swept = []
     for ns in list_namespaces():
         match = NAME_RE.match(ns)
         if match and not _alive(int(match.group(1))):
             _empty_and_delete(ns)
             swept.append(ns)
+    for folder in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        owner = folder.name[len(TMP_PREFIX) :].partition("-")[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+            swept.append(str(folder))
     return swept
 
 

@@ -18,8 +18,9 @@ from typing import Any
 from .netns import ip, wait_for
 from .rig import Rig, rss_kib
 
-# haproxy: inter 1 s, fall 2, timeout check 2 s, so a dead server is out within about 4 s.
-DETECT_BOUND = 5.0
+# haproxy.cfg: checks every 1 s (inter), each allowed 2 s (timeout check), 2 failures (fall)
+# take a server out: at most 2 x (1 + 2) s, plus a second of slack.
+DETECT_BOUND = 2 * (1 + 2) + 1.0
 # A request to a host cut off its database fails within the DB connect/TCP timeouts (2 s).
 FAIL_FAST_BOUND = 6.0
 RECOVER_BOUND = 5.0

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import tls
-from .netns import Janitor, Process, ip, sweep_orphans, wait_for
+from .netns import TMP_PREFIX, Janitor, Process, ip, sweep_orphans, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONT, BACK = "198.18.0.{}/25", "198.18.0.{}/25"
@@ -84,7 +84,7 @@ class Rig:
     def start(self) -> None:
         sweep_orphans()
         self.janitor.arm()
-        self.janitor.tmp = Path(tempfile.mkdtemp(prefix="microblog-rig-"))
+        self.janitor.tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
         self.tmp.chmod(0o755)  # PostgreSQL runs as its own user below it
         self._network()
         self.ca = tls.make_ca_and_certs(self.tmp, {"lb": LB, "idp": IDP})
