@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
 import re
 import sys
@@ -153,6 +154,10 @@ class Load:
         with self.lock:
             self.out.write(json.dumps(row) + "\n")
 
+    def stopped(self) -> bool:
+        """The rig asks for an early end by creating the spec's stop file."""
+        return "stop" in self.spec and os.path.exists(self.spec["stop"])
+
     def take(self) -> bool:
         """Count one request against the spec's bound; False once it is reached."""
         with self.lock:
@@ -200,7 +205,7 @@ class Load:
         while time.time() < deadline:
             time.sleep(max(0.0, next_at - time.time()))
             next_at += interval
-            if time.time() >= deadline or not self.take():
+            if time.time() >= deadline or self.stopped() or not self.take():
                 return
             kind = "signin" if not signed else rng.choices(kinds, weights)[0]
             if kind == "signin":

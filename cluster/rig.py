@@ -446,7 +446,8 @@ class Rig:
         """Start the load generator in the client namespace; its records go to a JSONL file."""
         out = self.tmp / f"{name}.jsonl"
         spec = self.tmp / f"{name}.json"
-        spec.write_text(json.dumps(self.client_args(out=str(out), **args)))
+        stop = self.tmp / f"{name}.stop"  # its loop ends early once this file exists
+        spec.write_text(json.dumps(self.client_args(out=str(out), stop=str(stop), **args)))
         command = [sys.executable, "-m", "cluster.client", "load", str(spec)]
         return self.janitor.start(name, self.ns["client"], command, cwd=ROOT), out
 
