@@ -92,14 +92,13 @@ def database_url(value: str | None) -> str:
 
 def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """Return the engine options with the configured timeouts for the database in use."""
-    options = {
-        "pool_timeout": config["DATABASE_POOL_TIMEOUT"],
-        **config["SQLALCHEMY_ENGINE_OPTIONS"],
-    }
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
     url = sa.engine.make_url(config["SQLALCHEMY_DATABASE_URI"])
-    # SQLite's equivalent, the busy timeout, is set on each connection (models.init_app).
+    # SQLite's equivalent, the busy timeout, is set on each connection (models.init_app);
+    # an in-memory SQLite has no pool to wait for (and refuses a pool_timeout).
     if url.get_backend_name() != "postgresql":
         return options
+    options.setdefault("pool_timeout", config["DATABASE_POOL_TIMEOUT"])
     connect = max(2, math.ceil(config["DATABASE_CONNECT_TIMEOUT"]))  # libpq's minimum
     statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
     # connect_args replace the URL's own `options`: keep them (a search_path, say).

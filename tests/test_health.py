@@ -180,3 +180,10 @@ def test_redis_waits_are_bounded(database_url):
         "socket_timeout": 0.25,
         "socket_connect_timeout": 0.25,
     }
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_still_starts(url):
+    app = create_app(base_config(url))
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT 1")) == 1
