@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint db-upgrade providers bench clean
+.PHONY: run test lint db-upgrade providers bench cluster clean
 
 run: db-upgrade
 	$(BIN)/python run.py
@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Every Python file we own: ruff (check and format), the layering contracts, and mypy.
-PY_SOURCES := microblog tests bench migrations lint stubs run.py wsgi.py gunicorn.conf.py
+PY_SOURCES := microblog tests bench cluster migrations lint stubs run.py wsgi.py gunicorn.conf.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -34,6 +34,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The cluster rig (README, "Deployment: a large site"; needs root, ip netns, haproxy, Redis and
+# PostgreSQL): the seven proofs of issue 14, then a summary table. E.g. CLUSTER_ARGS="--soak 60"
+CLUSTER_ARGS ?= --soak 600
+cluster: $(STAMP)
+	$(BIN)/python -m cluster $(CLUSTER_ARGS)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -18,6 +18,8 @@ def _provider_deadline() -> float:
 # A page waits at most MICROBLOG_OAUTH_TIMEOUT seconds for providers in all: give a worker
 # more than that, so that a slow provider ends in a message, never in a killed worker.
 timeout = max(30, int(_provider_deadline()) + 20)
+# On a restart (SIGTERM, SIGHUP) workers get this long to finish the requests they hold.
+graceful_timeout = 10
 
 
 def post_fork(server, worker):

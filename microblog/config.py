@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import ScriptInfo
 
@@ -34,6 +36,11 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         SQLALCHEMY_DATABASE_URI=database_url(env.get("DATABASE_URL")),
         # SQL parameters hold emails and addresses: never in an error message or a log.
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        # Bounded waits on the database (seconds): a dead or unreachable server gives a 503
+        # page within these, never a hung worker. engine_options() applies them.
+        DATABASE_CONNECT_TIMEOUT=_number(env, "MICROBLOG_DB_CONNECT_TIMEOUT", 5.0),
+        DATABASE_STATEMENT_TIMEOUT=_number(env, "MICROBLOG_DB_STATEMENT_TIMEOUT", 10.0),
+        DATABASE_POOL_TIMEOUT=_number(env, "MICROBLOG_DB_POOL_TIMEOUT", 5.0),
         MICROBLOG_PROVIDERS=env.get(
             "MICROBLOG_PROVIDERS", str(Path(app.root_path).parent / "providers.toml")
         ),
@@ -66,6 +73,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_HEADERS_ENABLED=True,
+        # Seconds to wait for Redis before counting in this process instead.
+        REDIS_TIMEOUT=_number(env, "MICROBLOG_REDIS_TIMEOUT", 0.5),
         SIGNIN_RATE_LIMIT=env.get("MICROBLOG_SIGNIN_RATE_LIMIT", "10 per minute;100 per hour"),
         CALLBACK_RATE_LIMIT=env.get("MICROBLOG_CALLBACK_RATE_LIMIT", "20 per minute;200 per hour"),
         POST_RATE_LIMIT=env.get("MICROBLOG_POST_RATE_LIMIT", "10 per minute;500 per day"),
@@ -75,6 +84,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     app.config["PUBLIC_URL"] = public_url(app.config["PUBLIC_URL"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = env.get("SECRET_KEY") or load_secret_key(app.instance_path)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_options(app.config))
 
 
 def serves_requests() -> bool:
@@ -127,6 +138,43 @@ def database_url(value: str | None) -> str:
         if value.startswith(prefix):
             return "postgresql+psycopg://" + value[len(prefix) :]
     return value
+
+
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the engine options with the configured timeouts for the database in use."""
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    url = sa.engine.make_url(config["SQLALCHEMY_DATABASE_URI"])
+    # SQLite's equivalent, the busy timeout, is set on each connection (models.init_app);
+    # an in-memory SQLite has no pool to wait for (and refuses a pool_timeout).
+    if url.get_backend_name() != "postgresql":
+        return options
+    options.setdefault("pool_timeout", config["DATABASE_POOL_TIMEOUT"])
+    connect = max(2, math.ceil(config["DATABASE_CONNECT_TIMEOUT"]))  # libpq's minimum
+    statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
+    # connect_args replace the URL's own `options`: keep them (a search_path, say).
+    url_options = url.query.get("options", "")
+    if not isinstance(url_options, str):
+        url_options = " ".join(url_options)
+    args = {
+        "connect_timeout": connect,
+        "options": f"{url_options} -c statement_timeout={statement_ms:d}".strip(),
+        # A cut link is noticed by TCP, not by the server: unacknowledged data or silent
+        # keepalives end the connection after about `connect` seconds.
+        "tcp_user_timeout": connect * 1000,
+        "keepalives": 1,
+        "keepalives_idle": connect,
+        "keepalives_interval": 1,
+        "keepalives_count": 2,
+    }
+    return {**options, "connect_args": {**args, **options.get("connect_args", {})}}
+
+
+def redis_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the rate-limit storage's options: Redis waits bounded by REDIS_TIMEOUT."""
+    if not str(config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        return {}
+    timeout = config["REDIS_TIMEOUT"]
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout}
 
 
 def load_secret_key(instance_path: str) -> str:

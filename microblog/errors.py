@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import logging
+
+import sqlalchemy as sa
+from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
+
+log = logging.getLogger(__name__)
 
 # code: (title, what happened and what to do next)
 PAGES = {
@@ -22,6 +27,8 @@ PAGES = {
           "again."),
     500: ("Something went wrong", "The site hit an error on its side, and it has been logged. "
           "Please try again in a moment."),
+    503: ("Try again in a moment", "The site cannot reach its database just now, so nothing "
+          "was saved or shown. Please try again in a moment."),
 }  # fmt: skip
 # Codes whose views may abort(code, "a more precise sentence") to replace our message.
 PRECISE_CODES = frozenset({400, 403, 404})
@@ -36,6 +43,9 @@ def init_app(app: Flask) -> None:
     for code in PAGES.keys() - {500}:
         app.register_error_handler(code, show_error)
     app.register_error_handler(500, show_server_error)
+    # Errors that mean "the database is unreachable or too slow", not "our code is wrong".
+    for outage in (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError):
+        app.register_error_handler(outage, show_database_outage)
     app.register_error_handler(CSRFError, show_csrf_error)
 
 
@@ -60,6 +70,27 @@ def show_server_error(error: HTTPException) -> ResponseReturnValue:
     # The session may hold half a change; the page (and the next request) must not use it.
     db.session.rollback()
     return show_error(error)
+
+
+def show_database_outage(
+    error: sa.exc.SQLAlchemyError,
+) -> tuple[str, int, list[tuple[str, str]]]:
+    """Say the database is away (503), keeping the text of a sent post to send again."""
+    cause = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
+    log.warning("database unavailable: %s: %s", type(error).__name__, cause[0][:200])
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:  # the connection is gone; the pool replaces it
+        pass
+    # The signed-in person cannot be loaded (or reloaded after the rollback) without the
+    # database: this page shows the visitor's layout; their session cookie stays as it was.
+    g._login_user = login_manager.anonymous_user()
+    title, message = PAGES[503]
+    kept = request.form.get("body", "") if request.method == "POST" else ""
+    page = render_template(
+        "errors/error.html", code=503, title=title, message=message, kept=kept, resend=request.path
+    )
+    return page, 503, [("Retry-After", "5"), ("Cache-Control", "no-store")]
 
 
 def render_error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -92,8 +93,10 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
+        # A locked database waits as long as a PostgreSQL statement may run, then a 503.
+        busy_ms = int(app.config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
         _create_private(engine.url.database)
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_ms))
     if engine.dialect.name == "postgresql":
         sa.event.listen(engine, "handle_error", _without_detail)
 
@@ -113,10 +116,10 @@ def _create_private(database: str | None) -> None:
         pass  # no such folder: SQLite will say so on first use
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     cursor.close()
 
 
