@@ -54,6 +54,8 @@ class User(UserMixin, Model):
     # The verified email that created the account, lowercased; unique so that two
     # simultaneous first sign-ins cannot create two accounts.
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    # Shown beside the nickname: the provider's name at sign-up, then whatever they choose.
+    display_name: Mapped[str] = mapped_column(sa.String(50), default="", server_default="")
     about: Mapped[str] = mapped_column(sa.String(280), default="")
     picture: Mapped[str | None] = mapped_column(sa.String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

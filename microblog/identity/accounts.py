@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import User, utcnow
 from ..nicknames import free_nickname, nickname_from_email
+from ..plaintext import display_name_from
 from .client import Profile, SignInError
 from .models import Identity, SignIn
 from .providers import Provider
@@ -77,7 +78,11 @@ def _find_or_create(provider: Provider, profile: Profile) -> User:
     email = verified_email(provider, profile)
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
-        user = User(nickname=free_nickname(nickname_from_email(email)), email=email)
+        user = User(
+            nickname=free_nickname(nickname_from_email(email)),
+            email=email,
+            display_name=display_name_from(profile.name),  # first sign-in only: theirs after
+        )
         db.session.add(user)
         log.info("creating user %s from provider %s", user.nickname, provider.name)
     elif not provider.link_by_email:

@@ -1,15 +1,20 @@
-"""Social: the microblog itself, posts, follows, timelines, profiles and settings."""
+"""Social: the microblog itself: posts, threads, likes, follows, notifications, settings."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
 
 def init_app(app: Flask) -> None:
     """Register the nickname URL converter, the template helpers and the pages."""
-    from . import (
+    from . import (  # noqa: F401 - the *_views modules' routes join the pages' blueprint
         avatars,
-        settings,  # noqa: F401 - its routes join the pages' blueprint
+        notification_views,
+        notify,
+        pages,
+        people_views,
+        post_views,
+        settings,
         text,
         views,
     )
@@ -17,10 +22,20 @@ def init_app(app: Flask) -> None:
 
     app.url_map.converters["nickname"] = NicknameConverter  # before the rules that use it
     app.add_template_filter(text.render_text, "rich_text")
+    app.add_template_filter(text.render_post, "post_html")
+    app.add_template_filter(notify.post_snippet, "snippet")
     app.add_template_filter(text.timeago, "timeago")
     app.add_template_filter(text.iso_utc, "iso_utc")
     app.add_template_filter(text.exact_utc, "exact_utc")
     app.add_template_filter(text.long_date, "long_date")
     app.add_template_global(avatars.avatar_url, "avatar_url")
     app.add_template_global(text.profile_url, "profile_url")
+    app.add_template_global(pages.unread_notifications, "unread_notifications")
+    app.add_template_global(_this_page, "this_page")
+    app.jinja_env.globals["POST_MAX_CHARS"] = text.POST_MAX_CHARS
     app.register_blueprint(views.bp)
+
+
+def _this_page() -> str:
+    """Return the path and query of this page, for forms that come back to it."""
+    return request.full_path.rstrip("?")

@@ -1,14 +1,22 @@
-"""The microblog's tables: posts and follows."""
+"""The microblog's tables: posts and what hangs on them, follows, blocks and mutes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ..extensions import Model
 from ..models import User, UTCDateTime, utcnow
+
+
+def _user_fk(primary_key: bool = False) -> Mapped[int]:
+    return mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=primary_key)
+
+
+def _post_fk(primary_key: bool = False) -> Mapped[int]:
+    return mapped_column(sa.ForeignKey("post.id", ondelete="CASCADE"), primary_key=primary_key)
 
 
 class Post(Model):
@@ -16,23 +24,137 @@ class Post(Model):
         # Explore pages walk this index backwards; the timeline and profiles use the other.
         sa.Index("ix_post_created_at_id", "created_at", "id"),
         sa.Index("ix_post_user_id_created_at_id", "user_id", "created_at", "id"),
+        # A post's replies, in order, and their count.
+        sa.Index("ix_post_reply_to_id_created_at_id", "reply_to_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    # NULL once deleted while it has replies: the row stays, empty, to hold the thread
+    # together ("This post was deleted"), and no query that joins an author can see it.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reply_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("post.id", ondelete="SET NULL"))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship()  # always there for the posts a page shows
+
+    # Loaded with the post by the statement that lists it (queries.with_counts), never alone.
+    like_count: Mapped[int] = query_expression()
+    reply_count: Mapped[int] = query_expression()
+    liked: Mapped[bool] = query_expression()
+    hidden: Mapped[bool] = query_expression()  # by someone the viewer blocked or muted
+    # "bob=robert carol=carol": whom each @name referred to when written, by nickname now.
+    mention_map: Mapped[str | None] = query_expression()
+
+    @property
+    def deleted(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def written_at(self) -> datetime:
+        """When the text it shows now was written."""
+        return self.edited_at or self.created_at
 
 
 class Follow(Model):
-    __table_args__ = (sa.Index("ix_follow_followed_id", "followed_id"),)
+    __table_args__ = (
+        # Followers and following lists, latest first; the counts use them too.
+        sa.Index("ix_follow_followed_id_created_at", "followed_id", "created_at", "follower_id"),
+        sa.Index("ix_follow_follower_id_created_at", "follower_id", "created_at", "followed_id"),
+    )
 
-    follower_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
-    followed_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
+    follower_id: Mapped[int] = _user_fk(primary_key=True)
+    followed_id: Mapped[int] = _user_fk(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Like(Model):
+    """One person's like of one post: the primary key makes a second one impossible."""
+
+    __tablename__ = "post_like"  # LIKE is an SQL keyword
+    __table_args__ = (sa.Index("ix_post_like_user_id", "user_id"),)
+
+    post_id: Mapped[int] = _post_fk(primary_key=True)
+    user_id: Mapped[int] = _user_fk(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Mention(Model):
+    """An @name in a post, resolved when written: it keeps meaning that person after a rename."""
+
+    __table_args__ = (sa.Index("ix_mention_user_id", "user_id"),)
+
+    post_id: Mapped[int] = _post_fk(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(24), primary_key=True)  # as written, lowercased
+    user_id: Mapped[int] = _user_fk()
+
+
+class PostEdit(Model):
+    """An earlier version of an edited post: its text and when that text was written."""
+
+    __tablename__ = "post_edit"
+    __table_args__ = (
+        sa.Index("ix_post_edit_post_id_created_at_id", "post_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = _post_fk()
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Model):
+    """Something someone did that concerns the recipient; it goes with the post or the person."""
+
+    __table_args__ = (
+        sa.Index("ix_notification_recipient_id_created_at_id", "recipient_id", "created_at", "id"),
+        sa.Index("ix_notification_recipient_id_seen", "recipient_id", "seen"),
+        sa.Index("ix_notification_actor_id", "actor_id"),
+        sa.Index("ix_notification_post_id", "post_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = _user_fk()
+    actor_id: Mapped[int] = _user_fk()
+    kind: Mapped[str] = mapped_column(sa.String(16))  # mention, reply, like, follow
+    post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("post.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen: Mapped[bool] = mapped_column(default=False)
+
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id])
+    post: Mapped[Post | None] = relationship()
+
+
+class Block(Model):
+    """The blocker and the blocked no longer follow, reply to, like or see each other."""
+
+    __table_args__ = (sa.Index("ix_block_blocked_id", "blocked_id"),)
+
+    blocker_id: Mapped[int] = _user_fk(primary_key=True)
+    blocked_id: Mapped[int] = _user_fk(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Mute(Model):
+    """The muter no longer sees the muted person's posts or notifications; they notice nothing."""
+
+    __table_args__ = (sa.Index("ix_mute_muted_id", "muted_id"),)
+
+    muter_id: Mapped[int] = _user_fk(primary_key=True)
+    muted_id: Mapped[int] = _user_fk(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def insert_new(model: type[Model], **values: object) -> bool:
+    """Insert a row unless one with its key exists (two clicks, two tabs); say if it was new.
+
+    One statement, so that the database settles a race: no look first, no exception after.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from ..extensions import db
+
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

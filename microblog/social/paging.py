@@ -1,14 +1,14 @@
-"""Keyset pagination of posts on (created_at, id): new posts never shift a page."""
+"""Keyset pagination on (created_at, id): new rows never shift a page. Pure: no request here."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, current_app, request
 from sqlalchemy.orm import QueryableAttribute
 
 from ..extensions import db
@@ -16,74 +16,100 @@ from .models import Post
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
-POST_ID_MAX = 2**31 - 1  # post.id is a 32-bit INTEGER on PostgreSQL; a larger one errors there
+ID_MAX = 2**31 - 1  # ids are 32-bit INTEGERs on PostgreSQL; a larger one errors there
 BROKEN_CURSOR = "That page link is broken. Start again from the newest posts."
 KeyColumn = sa.ColumnElement[Any] | QueryableAttribute[Any]  # a model's or a subquery's
+Position = tuple[datetime, int]
+AnySelect = sa.Select[*tuple[Any, ...]]
+T = TypeVar("T")
+
+
+class BrokenCursor(ValueError):
+    """A page link's cursor names no position (edited by hand, or cut short)."""
 
 
 @dataclass
-class Page:
-    """One page of posts, newest first, and the cursors of the pages either side."""
+class Page(Generic[T]):
+    """One page of items, in display order, and the cursors of the pages either side."""
 
-    posts: list[Post]
+    items: list[T]
     newer: str | None
     older: str | None
 
 
 @dataclass(frozen=True)
 class Window:
-    """What a page asks for: a page of posts just older than `before`, or just newer than `after`.
+    """What a page asks for: a page of items just older than `before`, or just newer than `after`.
 
-    A keyset on (created_at, id), not an offset: posts published meanwhile shift no page.
+    A keyset on (created_at, id), not an offset: rows added meanwhile shift no page. With
+    `oldest_first` the page reads forwards in time (replies under a post) and "newer" is next.
     """
 
-    before: tuple[datetime, int] | None
-    after: tuple[datetime, int] | None
+    before: Position | None
+    after: Position | None
     size: int
+    oldest_first: bool = False
+
+    @classmethod
+    def from_cursors(
+        cls, before: str | None, after: str | None, size: int, oldest_first: bool = False
+    ) -> Window:
+        """Build the window two cursor tokens name; raise BrokenCursor if either names none."""
+        return cls(_decode(before), _decode(after), size, oldest_first)
 
     @property
-    def newest_first(self) -> bool:
+    def walks_down(self) -> bool:
+        """Whether the query walks from new to old (and is turned round when the page does not)."""
+        if self.oldest_first:
+            return self.before is not None and self.after is None
         # A "Newer" page walks up from its cursor (and is turned round to show); others walk down.
         return self.after is None or self.before is not None
 
     def apply(
-        self,
-        query: sa.Select,
-        created_at: KeyColumn = Post.created_at,
-        post_id: KeyColumn = Post.id,
-    ) -> sa.Select:
-        """Restrict query to this window, in walk order, with one post more than a page."""
-        key = sa.tuple_(created_at, post_id)
-        if not self.newest_first:
-            query = query.where(key > self.after).order_by(created_at, post_id)
-        else:
+        self, query: AnySelect, created_at: KeyColumn = Post.created_at, row_id: KeyColumn = Post.id
+    ) -> AnySelect:
+        """Restrict query to this window, in walk order, with one row more than a page."""
+        key = sa.tuple_(created_at, row_id)
+        if self.walks_down:
             if self.before is not None:
                 query = query.where(key < self.before)
-            query = query.order_by(created_at.desc(), post_id.desc())
+            query = query.order_by(created_at.desc(), row_id.desc())
+        else:
+            if self.after is not None:
+                query = query.where(key > self.after)
+            query = query.order_by(created_at, row_id)
         return query.limit(self.size + 1)  # the extra one says whether there is a next page
 
+    def page(self, rows: Sequence[T], position: Callable[[T], Position]) -> Page[T]:
+        """Cut rows fetched in walk order (see apply) into a page with its neighbours' cursors."""
+        items, more = list(rows[: self.size]), len(rows) > self.size
+        if self.walks_down:
+            items.reverse()
+            has_newer, has_older = self.before is not None, more
+        else:
+            has_newer, has_older = more, self.after is not None
+        # items run oldest to newest here
+        newer = encode_cursor(*position(items[-1])) if items and has_newer else None
+        older = encode_cursor(*position(items[0])) if items and has_older else None
+        if not self.oldest_first:
+            items.reverse()
+        return Page(items=items, newer=newer, older=older)
 
-def load_page(query: sa.Select[tuple[Post]], authors: sa.CompoundSelect | None = None) -> Page:
-    """Run a posts query (limited to these authors' posts) for the page the request asks for."""
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    window = Window(read_cursor("before"), read_cursor("after"), per_page)
+
+def post_position(post: Post) -> Position:
+    return post.created_at, post.id
+
+
+def load_page(
+    query: sa.Select[Post], window: Window, authors: sa.CompoundSelect[int] | None = None
+) -> Page[Post]:
+    """Run a posts query (limited to these authors' posts) for one window of posts."""
     if authors is not None:
         query = query.where(by_authors(authors, window))
-    rows = db.session.scalars(window.apply(query)).all()
-    posts, more = list(rows[: window.size]), len(rows) > window.size
-    if window.newest_first:
-        has_newer, has_older = window.before is not None, more
-    else:
-        posts.reverse()
-        has_newer, has_older = more, True
-    return Page(
-        posts=posts,
-        newer=encode_cursor(posts[0]) if posts and has_newer else None,
-        older=encode_cursor(posts[-1]) if posts and has_older else None,
-    )
+    return window.page(db.session.scalars(window.apply(query)).all(), post_position)
 
 
-def by_authors(authors: sa.CompoundSelect, window: Window) -> sa.ColumnElement[bool]:
+def by_authors(authors: sa.CompoundSelect[int], window: Window) -> sa.ColumnElement[bool]:
     """Match the window's posts by these authors, read author by author from their own index.
 
     Never all their posts sorted by date: that grows with every post they ever wrote, and the
@@ -101,28 +127,24 @@ def by_authors(authors: sa.CompoundSelect, window: Window) -> sa.ColumnElement[b
     return Post.id.in_(window.apply(merged, top.c.created_at, top.c.id))
 
 
-def encode_cursor(post: Post) -> str:
-    """Return an opaque, URL-safe token for the position of post."""
-    micros = (post.created_at - EPOCH) // MICROSECOND
-    return base64.urlsafe_b64encode(f"{micros}.{post.id}".encode()).decode().rstrip("=")
+def encode_cursor(created_at: datetime, row_id: int) -> str:
+    """Return an opaque, URL-safe token for a (created_at, id) position."""
+    micros = (created_at - EPOCH) // MICROSECOND
+    return base64.urlsafe_b64encode(f"{micros}.{row_id}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(token: str) -> tuple[datetime, int]:
-    """Return the (created_at, id) position a token names; ValueError if it names none."""
-    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-    micros, _, post_id = raw.partition(".")
-    position = EPOCH + int(micros) * MICROSECOND, int(post_id)
-    if not 0 < position[1] <= POST_ID_MAX:
-        raise ValueError("post id out of range")
+def decode_cursor(token: str) -> Position:
+    """Return the (created_at, id) position a token names; BrokenCursor if it names none."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        micros, _, row_id = raw.partition(".")
+        position = EPOCH + int(micros) * MICROSECOND, int(row_id)
+    except (ValueError, OverflowError) as exc:  # OverflowError: a date past year 9999
+        raise BrokenCursor(token) from exc
+    if not 0 < position[1] <= ID_MAX:
+        raise BrokenCursor(token)
     return position
 
 
-def read_cursor(name: str) -> tuple[datetime, int] | None:
-    """Return the position in the query argument called name, or None; a broken one is a 400."""
-    unsafe_token = request.args.get(name)
-    if unsafe_token is None:
-        return None
-    try:
-        return decode_cursor(unsafe_token)
-    except (ValueError, OverflowError):  # OverflowError: a date past year 9999
-        abort(400, BROKEN_CURSOR)
+def _decode(token: str | None) -> Position | None:
+    return None if token is None else decode_cursor(token)

@@ -1,39 +1,154 @@
-"""The microblog's queries: timelines and profiles, built from arguments, never from `request`."""
+"""The microblog's queries: posts with their counts, timelines, threads, profiles, people lists.
+
+Built from arguments (who is looking, whose page), never from `request`. Each returns one
+statement whose rows carry everything a page shows about them: counts are subqueries, never a
+query per row.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager, with_expression
+from sqlalchemy.orm.interfaces import ORMOption
 
+from ..extensions import db
 from ..models import User
-from .models import Follow, Post
+from .models import Block, Follow, Like, Mention, Mute, Post
+from .paging import Page, Window
+
+AnySelect = sa.Select[*tuple[Any, ...]]
+THREAD_DEPTH = 30  # posts shown above the one asked for; a link leads further up
 
 
-def posts_query() -> sa.Select[tuple[Post]]:
-    """Select posts with their authors, loaded by the same statement."""
-    return sa.select(Post).join(Post.author).options(contains_eager(Post.author))
+def hidden_authors(viewer_id: int) -> sa.CompoundSelect[int]:
+    """Select whom the viewer does not see: people they blocked or muted, or who blocked them."""
+    return sa.union_all(
+        sa.select(Block.blocked_id).where(Block.blocker_id == viewer_id),
+        sa.select(Block.blocker_id).where(Block.blocked_id == viewer_id),
+        sa.select(Mute.muted_id).where(Mute.muter_id == viewer_id),
+    )
 
 
-def timeline_authors(user_id: int) -> sa.CompoundSelect:
-    """Select the ids of the people on a user's timeline: whom they follow, and themselves."""
-    followed = sa.select(Follow.followed_id.label("id")).where(Follow.follower_id == user_id)
+def post_details(viewer_id: int | None) -> list[ORMOption]:
+    """Load with each post its like and reply counts, whether the viewer likes it, its mentions."""
+    reply = aliased(Post)
+    mentioned = aliased(User)
+    likes = sa.select(sa.func.count()).where(Like.post_id == Post.id).scalar_subquery()
+    replies = sa.select(sa.func.count()).where(
+        reply.reply_to_id == Post.id, reply.user_id.is_not(None)
+    )
+    liked: sa.ColumnElement[bool] = sa.false()
+    if viewer_id is not None:
+        liked = sa.exists().where(Like.post_id == Post.id, Like.user_id == viewer_id)
+    mentions = (
+        sa.select(sa.func.aggregate_strings(Mention.name + "=" + mentioned.nickname, " "))
+        .join(mentioned, mentioned.id == Mention.user_id)
+        .where(Mention.post_id == Post.id)
+    )
+    return [
+        with_expression(Post.like_count, likes),
+        with_expression(Post.reply_count, replies.scalar_subquery()),
+        with_expression(Post.liked, liked),
+        with_expression(Post.mention_map, mentions.scalar_subquery()),
+    ]
+
+
+def posts_query(viewer_id: int | None = None) -> sa.Select[Post]:
+    """Select posts with their authors and details, leaving out whom the viewer does not see.
+
+    The inner join on the author also leaves out deleted posts kept for their replies.
+    """
+    query = sa.select(Post).join(Post.author).options(contains_eager(Post.author))
+    query = query.options(*post_details(viewer_id))
+    if viewer_id is not None:
+        query = query.where(Post.user_id.not_in(hidden_authors(viewer_id)))
+    return query
+
+
+def replies_query(post_id: int, viewer_id: int | None) -> sa.Select[Post]:
+    """Select the replies to a post, deleted ones included (their own replies hang on them)."""
+    query = sa.select(Post).outerjoin(Post.author).options(contains_eager(Post.author))
+    query = query.options(*post_details(viewer_id)).where(Post.reply_to_id == post_id)
+    if viewer_id is not None:
+        hidden = Post.user_id.in_(hidden_authors(viewer_id))
+        query = query.where(sa.or_(Post.user_id.is_(None), sa.not_(hidden)))
+    return query
+
+
+def thread_query(post_id: int, viewer_id: int | None) -> sa.Select[Post]:
+    """Select a post and the posts it replies to, from the top of the thread down.
+
+    Deleted posts come without an author, and posts by people the viewer does not see are
+    marked `hidden`: both keep their place, so that the thread still reads in order.
+    """
+    up = sa.select(Post.id, Post.reply_to_id, sa.literal(0).label("depth"))
+    chain = up.where(Post.id == post_id).cte("chain", recursive=True)
+    parent = aliased(Post)
+    chain = chain.union_all(
+        sa.select(parent.id, parent.reply_to_id, chain.c.depth + 1)
+        .join(chain, parent.id == chain.c.reply_to_id)
+        .where(chain.c.depth < THREAD_DEPTH)
+    )
+    hidden: sa.ColumnElement[bool] = sa.false()
+    if viewer_id is not None:
+        hidden = Post.user_id.in_(hidden_authors(viewer_id))
+    return (
+        sa.select(Post)
+        .join(chain, chain.c.id == Post.id)
+        .outerjoin(Post.author)
+        .options(contains_eager(Post.author), *post_details(viewer_id))
+        .options(with_expression(Post.hidden, hidden))
+        .order_by(chain.c.depth.desc())
+    )
+
+
+def timeline_authors(user_id: int) -> sa.CompoundSelect[int]:
+    """Select the ids of the people on a user's timeline: whom they follow (and see), themselves."""
+    followed = sa.select(Follow.followed_id.label("id")).where(
+        Follow.follower_id == user_id, Follow.followed_id.not_in(hidden_authors(user_id))
+    )
     return sa.union_all(followed, sa.select(sa.literal(user_id, sa.Integer)))
 
 
-def profile_query(nickname: str, viewer_id: int | None) -> sa.Select:
-    """Select the user called nickname with their counts, and whether the viewer follows them."""
+def profile_query(nickname: str, viewer_id: int | None) -> AnySelect:
+    """Select the user called nickname with their counts, and how the viewer stands with them."""
 
-    def count(column: sa.ColumnElement[int]) -> sa.ScalarSelect[int]:
+    def count(column: sa.orm.InstrumentedAttribute[int]) -> sa.ScalarSelect[int]:
         return sa.select(sa.func.count()).where(column == User.id).scalar_subquery()
 
-    if viewer_id is not None:
-        followed = sa.exists().where(Follow.follower_id == viewer_id, Follow.followed_id == User.id)
-    else:
-        followed = sa.false()
+    def viewer(table: type[Follow | Block | Mute], mine: str, theirs: str) -> sa.Exists:
+        columns = table.__table__.c
+        return sa.exists().where(columns[mine] == viewer_id, columns[theirs] == User.id)
+
+    no: sa.ColumnElement[bool] = sa.false()
+    known = viewer_id is not None
+    posts = sa.select(sa.func.count()).where(Post.user_id == User.id).scalar_subquery()
+    blocks_me = sa.exists().where(Block.blocker_id == User.id, Block.blocked_id == viewer_id)
     return sa.select(
         User,
-        count(Post.user_id).label("posts"),
+        posts.label("posts"),
         count(Follow.followed_id).label("followers"),
         count(Follow.follower_id).label("following"),
-        followed.label("is_following"),
+        (viewer(Follow, "follower_id", "followed_id") if known else no).label("is_following"),
+        (viewer(Block, "blocker_id", "blocked_id") if known else no).label("blocked"),
+        (blocks_me if known else no).label("blocks_me"),
+        (viewer(Mute, "muter_id", "muted_id") if known else no).label("muted"),
     ).where(User.nickname == nickname)
+
+
+def load_people(user_id: int, direction: str, window: Window) -> Page[sa.Row[Any]]:
+    """Load one window of a user's "followers" or of whom they are "following", latest first."""
+    mine, theirs = (
+        (Follow.followed_id, Follow.follower_id)
+        if direction == "followers"
+        else (Follow.follower_id, Follow.followed_id)
+    )
+    query = (
+        sa.select(User, Follow.created_at.label("since"))
+        .join(Follow, theirs == User.id)
+        .where(mine == user_id)
+    )
+    rows = db.session.execute(window.apply(query, Follow.created_at, theirs)).all()
+    return window.page(rows, lambda row: (row.since, row.User.id))

@@ -6,20 +6,26 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import g, url_for
 from markupsafe import Markup, escape
 
 from ..models import utcnow
+from ..plaintext import neutralise
+
+if TYPE_CHECKING:
+    from .models import Post
 
 POST_MAX_CHARS = 280
 ABOUT_MAX_CHARS = 280  # the width of the user.about column
 
 # A link runs to the first space, angle bracket, quote or backtick, so that nothing typed
 # can close the href attribute; a mention is @ plus a nickname that is not part of an email.
+# An address may also start with www. ("www.example.com/path"), then it is an https one.
 TOKEN_RE = re.compile(
-    r"(?P<url>(?i:https?)://[^\s<>\"'`]+)"
+    r"(?P<url>(?i:https?)://[^\s<>\"'`]+|(?<![\w@./:-])(?i:www\.)[^\s<>\"'`]+)"
     r"|(?<![\w@/])@(?P<nickname>[A-Za-z0-9_]{1,24})(?![\w@])"
 )
 # Punctuation that ends a sentence more often than it ends a link.
@@ -30,7 +36,7 @@ BRACKETS = {")": "(", "]": "["}
 def clean_text(raw: str) -> str:
     """Return raw trimmed, with \\n line ends, composed characters, no other control characters."""
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc").strip()
+    return neutralise("".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc"))
 
 
 def post_problem(body: str) -> str | None:
@@ -44,41 +50,66 @@ def post_problem(body: str) -> str | None:
 
 def profile_url(nickname: str) -> str:
     """Return the path of a profile: url_for's answer, built once per request, not per post."""
-    if "profile_prefix" not in g:
-        g.profile_prefix = url_for("views.profile", nickname="x")[:-1]
-    return g.profile_prefix + nickname
+    prefix: str | None = g.get("profile_prefix")
+    if prefix is None:
+        prefix = g.profile_prefix = url_for("views.profile", nickname="x")[:-1]
+    return prefix + nickname
+
+
+def mentioned_names(text: str) -> set[str]:
+    """Return the nicknames text mentions, lowercased (those inside addresses are not)."""
+    return {m.group("nickname").lower() for m in TOKEN_RE.finditer(text) if m.group("nickname")}
 
 
 def render_text(text: str) -> Markup:
-    """Return text as HTML: escaped, line breaks kept, web addresses and @mentions linked."""
-    return _render(text, profile_url(""))
+    """Return text as HTML: escaped, line breaks kept, web addresses and @nicknames linked."""
+    return _render(text, profile_url(""), None)
 
 
-# Posts never change once written, and a page shows the same ones to everyone: render each
-# once per worker. The profile prefix is part of the key, so a mounted site stays right.
+def render_post(post: Post) -> Markup:
+    """Return a post as HTML, its @mentions linked to whom they named when it was written."""
+    return _render(post.body, profile_url(""), post.mention_map or "")
+
+
+# A page shows the same posts to everyone: render each once per worker. The key holds what
+# can change the HTML: the profile prefix (a mounted site) and where each mention leads now.
 @lru_cache(maxsize=4096)
-def _render(text: str, profile_prefix: str) -> Markup:
+def _render(text: str, profile_prefix: str, mention_map: str | None) -> Markup:
+    text = neutralise(text)  # also text stored before it was cleaned this way
+    mentions = None if mention_map is None else dict(_pairs(mention_map))
     parts: list[str] = []
     end = 0
     for match in TOKEN_RE.finditer(text):
-        parts += [escape(text[end : match.start()]), _link(match, profile_prefix)]
+        parts += [escape(text[end : match.start()]), _link(match, profile_prefix, mentions)]
         end = match.end()
     parts.append(escape(text[end:]))
     return Markup("".join(parts)).replace("\n", Markup("<br>\n"))
 
 
-def _link(match: re.Match[str], profile_prefix: str) -> Markup:
+def _pairs(mention_map: str) -> list[tuple[str, str]]:
+    return [
+        (name, nickname) for name, _, nickname in (p.partition("=") for p in mention_map.split())
+    ]
+
+
+def _link(match: re.Match[str], profile_prefix: str, mentions: dict[str, str] | None) -> Markup:
+    """Link one token; with `mentions`, only the @names resolved when the post was written."""
     if nickname := match.group("nickname"):
-        href = profile_prefix + nickname.lower()
+        target = nickname.lower() if mentions is None else mentions.get(nickname.lower())
+        if target is None:  # named no one when written: plain text, never a stranger's page
+            return escape(match.group(0))
+        href = profile_prefix + target
         return Markup('<a class="mention" href="{}">@{}</a>').format(href, nickname)
     url, trailing = _split_trailing(match.group("url"))
+    bare = "://" not in url  # www.example.com/path
+    href = "https://" + url if bare else url
     try:
-        has_host = bool(urlsplit(url).hostname)
+        host = urlsplit(href).hostname or ""
     except ValueError:  # e.g. an unclosed [IPv6 address
-        has_host = False
-    if not has_host:
+        host = ""
+    if not host or (bare and "." not in host.strip(".")):
         return escape(match.group("url"))
-    link = Markup('<a href="{}" rel="nofollow ugc noopener">{}</a>').format(url, url)
+    link = Markup('<a href="{}" rel="nofollow ugc noopener">{}</a>').format(href, url)
     return link + escape(trailing)
 
 

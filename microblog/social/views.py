@@ -1,11 +1,10 @@
-"""Blueprint for the microblog pages: timeline, explore, profiles and follows."""
+"""Blueprint for the microblog pages: the front page, the timeline, posting, Explore."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
-    abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -14,26 +13,33 @@ from flask import (
     url_for,
 )
 from flask_limiter import RequestLimit
-from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..extensions import db
-from ..models import User
+from .. import identity
 from ..security import rate_limit
-from . import avatars, text
-from .models import Follow, Post
-from .paging import load_page
-from .queries import posts_query, profile_query, timeline_authors
+from . import posting, text
+from .pages import login_required, read_window, viewer_id
+from .paging import Window, load_page
+from .queries import posts_query, timeline_authors
 
 bp = Blueprint("views", __name__)
+FRONT_PAGE_POSTS = 10
 
 
 @bp.get("/")
-@login_required
 def index() -> str:
-    """Show the post form and the home timeline."""
+    """Show the home timeline, or to visitors what this site is."""
+    if not current_user.is_authenticated:
+        return front_page()
     return render_home()
+
+
+def front_page() -> str:
+    """Show visitors what the site is, its latest public posts and the ways to sign in."""
+    page = load_page(posts_query(), Window(None, None, FRONT_PAGE_POSTS))
+    providers = [p for p in identity.all_providers() if p.ready]
+    return render_template("views/front.html", page=page, providers=providers)
 
 
 def _posting_too_fast(limit: RequestLimit) -> Response:
@@ -51,71 +57,26 @@ def create_post() -> Response | tuple[str, int]:
     body = text.clean_text(unsafe_body)
     if error := text.post_problem(body):
         return render_home(unsafe_body, error), 422
-    db.session.add(Post(user_id=current_user.id, body=body))
-    db.session.commit()
+    posting.publish(current_user.id, body)
     flash("Your post is published.", "success")
     return redirect(url_for("views.index"))
 
 
 def render_home(body: str = "", error: str | None = None) -> str:
     """Render the home page: the form holding body (and error), then the timeline."""
-    page = load_page(posts_query(), authors=timeline_authors(current_user.id))
+    authors = timeline_authors(current_user.id)
+    page = load_page(posts_query(current_user.id), read_window(), authors=authors)
     return render_template("views/index.html", page=page, body=body, error=error)
 
 
 @bp.get("/explore")
 def explore() -> str:
-    """Show everyone's posts."""
-    return render_template("views/explore.html", page=load_page(posts_query()))
+    """Show everyone's posts (but those of people the viewer does not see)."""
+    page = load_page(posts_query(viewer_id()), read_window())
+    return render_template("views/explore.html", page=page)
 
 
-@bp.get("/u/<nickname:nickname>")
-def profile(nickname: str) -> str:
-    """Show a user's profile, counts and posts."""
-    row = db.session.execute(profile_query(nickname, viewer_id(current_user))).one_or_none()
-    if row is None:
-        abort(404)
-    page = load_page(posts_query().where(Post.user_id == row.User.id))
-    return render_template("views/profile.html", user=row.User, stats=row, page=page)
-
-
-@bp.get("/u/<nickname:nickname>/avatar.svg")
-def avatar(nickname: str) -> Response:
-    """Send a user's identicon."""
-    user_id = db.first_or_404(sa.select(User.id).where(User.nickname == nickname))
-    return avatars.identicon_response(user_id)
-
-
-@bp.post("/u/<nickname:nickname>/follow")
-@login_required
-def follow(nickname: str) -> Response:
-    """Follow a user, then go back to their profile."""
-    user = db.first_or_404(sa.select(User).where(User.nickname == nickname))
-    if user.id == current_user.id:
-        flash("You cannot follow yourself.", "error")
-        return redirect(url_for("views.profile", nickname=nickname))
-    if db.session.get(Follow, (current_user.id, user.id)) is None:
-        db.session.add(Follow(follower_id=current_user.id, followed_id=user.id))
-        try:
-            db.session.commit()
-        except IntegrityError:  # a second click got there first: the follow exists
-            db.session.rollback()
-    flash(f"You are following {nickname}.", "success")
-    return redirect(url_for("views.profile", nickname=nickname))
-
-
-@bp.post("/u/<nickname:nickname>/unfollow")
-@login_required
-def unfollow(nickname: str) -> Response:
-    """Stop following a user, then go back to their profile."""
-    user = db.first_or_404(sa.select(User).where(User.nickname == nickname))
-    mine = Follow.follower_id == current_user.id
-    db.session.execute(sa.delete(Follow).where(mine, Follow.followed_id == user.id))
-    db.session.commit()
-    flash(f"You no longer follow {nickname}.", "success")
-    return redirect(url_for("views.profile", nickname=nickname))
-
-
-def viewer_id(user: User | None) -> int | None:
-    """Return the signed-in person's id, or None for a visitor."""
-    return user.id if user is not None and user.is_authenticated else None
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Send the site's icon, which browsers ask for at this address whatever the page says."""
+    return current_app.send_static_file("favicon.ico")

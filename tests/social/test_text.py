@@ -1,7 +1,9 @@
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from microblog.plaintext import BIDI_CONTROLS, MAX_MARKS
 from microblog.social.text import (
     clean_text,
     exact_utc,
@@ -157,3 +159,79 @@ def test_times_are_shown_in_utc():
     assert iso_utc(moment) == "2026-02-28T23:30:15Z"
     assert exact_utc(moment) == "28 Feb 2026, 23:30 UTC"
     assert long_date(moment) == "28 Feb 2026"
+
+
+# Bidi controls and stacks of combining marks (issue 9, item 8)
+
+SPOOF = "https://evil.example/\u202egro.elpmaxe.www//:sptth"
+
+
+@pytest.mark.parametrize("control", sorted(BIDI_CONTROLS))
+def test_clean_text_removes_bidi_controls(control):
+    assert clean_text(f"a{control}b") == "ab"
+
+
+def test_clean_text_caps_stacked_marks():
+    assert clean_text("x" + "\u0301\u0302" * 140 + "ok") == "x" + "\u0301\u0302" * 2 + "ok"
+    # Real writing keeps its marks: Vietnamese, Hindi, Hebrew with points.
+    for word in ("Việt Nam", "हिन्दी", "שָׁלוֹם"):
+        assert clean_text(word) == unicodedata.normalize("NFC", word)
+
+
+def test_a_reversed_address_links_as_written(render):
+    html = render(SPOOF)
+    assert "\u202e" not in html
+    assert html == (
+        '<a href="https://evil.example/gro.elpmaxe.www//:sptth" rel="nofollow ugc noopener">'
+        "https://evil.example/gro.elpmaxe.www//:sptth</a>"
+    )
+
+
+def test_stored_text_is_neutralised_when_shown(render):
+    # Posts written before cleaning did this still show without controls or towering marks.
+    assert render("a\u2067b\u2069 " + "e" + "\u0301" * 279) == "ab " + "e" + "\u0301" * MAX_MARKS
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            "see www.example.com/path.",
+            'see <a href="https://www.example.com/path" rel="nofollow ugc noopener">'
+            "www.example.com/path</a>.",
+        ),
+        (
+            "WWW.Example.org",
+            '<a href="https://WWW.Example.org" rel="nofollow ugc noopener">WWW.Example.org</a>',
+        ),
+        ("www. and www.", "www. and www."),
+        ("mail me at bob@www.example.com", "mail me at bob@www.example.com"),
+        (
+            "https://a.example/www.b.example",
+            '<a href="https://a.example/www.b.example" '
+            'rel="nofollow ugc noopener">https://a.example/www.b.example</a>',
+        ),
+    ],
+)
+def test_www_addresses_become_links(render, text, html):
+    assert render(text) == html
+
+
+def test_post_mentions_link_only_to_whom_they_named(app):
+    from microblog.social.models import Post
+    from microblog.social.text import render_post
+
+    post = Post(body="hi @Bob, @carol and @nobody")
+    post.mention_map = "bob=robert carol=carol"
+    with app.test_request_context():
+        assert render_post(post) == (
+            'hi <a class="mention" href="/u/robert">@Bob</a>, '
+            '<a class="mention" href="/u/carol">@carol</a> and @nobody'
+        )
+
+
+def test_mentioned_names():
+    from microblog.social.text import mentioned_names
+
+    text = "@Bob @bob x@carol https://a.example/@dave @erin_2."
+    assert mentioned_names(text) == {"bob", "erin_2"}

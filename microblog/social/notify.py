@@ -1,0 +1,105 @@
+"""Notifications: who is told what, and the recipient's list of them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from ..extensions import db
+from ..models import User, UTCDateTime, utcnow
+from .models import Block, Mute, Notification, Post
+from .paging import Page, Window
+from .queries import hidden_authors
+
+KINDS = ("mention", "reply", "like", "follow")
+
+
+def notify(actor_id: int, recipient_ids: Collection[int], kind: str, post_id: int | None) -> None:
+    """Tell each recipient what the actor did, unless it is their own act or they shut them out.
+
+    Nobody hears from someone they blocked or muted, nor from someone who blocked them.
+    One INSERT ... SELECT, whatever the number of recipients.
+    """
+    assert kind in KINDS
+    if not recipient_ids:
+        return
+    blocked = sa.exists().where(
+        sa.or_(
+            sa.and_(Block.blocker_id == User.id, Block.blocked_id == actor_id),
+            sa.and_(Block.blocker_id == actor_id, Block.blocked_id == User.id),
+        )
+    )
+    muted = sa.exists().where(Mute.muter_id == User.id, Mute.muted_id == actor_id)
+    recipients = sa.select(
+        User.id,
+        sa.literal(actor_id, sa.Integer),
+        sa.literal(kind, sa.String),
+        sa.literal(post_id, sa.Integer),
+        sa.literal(utcnow(), UTCDateTime),
+        sa.false(),
+    ).where(User.id.in_(recipient_ids), User.id != actor_id, ~blocked, ~muted)
+    columns = ["recipient_id", "actor_id", "kind", "post_id", "created_at", "seen"]
+    db.session.execute(sa.insert(Notification).from_select(columns, recipients))
+
+
+def withdraw(actor_id: int, kind: str, post_id: int | None = None, **where: int) -> None:
+    """Take back notifications of an act undone (an unlike, an unfollow, a mention edited out)."""
+    query = sa.delete(Notification).where(
+        Notification.actor_id == actor_id, Notification.kind == kind
+    )
+    if post_id is not None:
+        query = query.where(Notification.post_id == post_id)
+    for column, value in where.items():
+        query = query.where(getattr(Notification, column) == value)
+    db.session.execute(query)
+
+
+def visible(recipient_id: int) -> sa.ColumnElement[bool]:
+    """Match the recipient's notifications from people they still see."""
+    return sa.and_(
+        Notification.recipient_id == recipient_id,
+        Notification.actor_id.not_in(hidden_authors(recipient_id)),
+    )
+
+
+def load_notifications(recipient_id: int, window: Window) -> Page[Notification]:
+    """Load one window of a person's notifications, newest first, with actors and posts."""
+    query = (
+        sa.select(Notification)
+        .join(Notification.actor)
+        .outerjoin(Notification.post)
+        .options(contains_eager(Notification.actor), contains_eager(Notification.post))
+        .where(visible(recipient_id))
+    )
+    query = window.apply(query, Notification.created_at, Notification.id)
+    rows = db.session.scalars(query).all()
+    return window.page(rows, lambda n: (n.created_at, n.id))
+
+
+def unread_count(recipient_id: int) -> int:
+    """Count the notifications the person has not seen yet."""
+    query = sa.select(sa.func.count()).where(visible(recipient_id), Notification.seen.is_(False))
+    return db.session.scalar(query) or 0
+
+
+def mark_seen(recipient_id: int) -> None:
+    """Mark all of a person's notifications seen (not committed).
+
+    Those already loaded keep their `seen` as it was, so the page can still point out new ones.
+    """
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.recipient_id == recipient_id, Notification.seen.is_(False))
+        .values(seen=True)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def post_snippet(post: Post | None, length: int = 120) -> str:
+    """Return the start of a post's text for a notification line."""
+    if post is None or post.deleted:
+        return ""
+    body = " ".join(post.body.split())
+    return body if len(body) <= length else body[: length - 1].rstrip() + "…"

@@ -1,0 +1,108 @@
+"""People's pages: profiles, avatars, followers and following, and follow, block and mute."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from ..models import User
+from . import avatars, relations
+from .models import Post
+from .pages import login_required, read_window, viewer_id
+from .paging import Page, load_page
+from .queries import load_people, posts_query, profile_query
+from .views import bp
+
+
+def load_profile(nickname: str) -> sa.Row[tuple[User, int, int, int, bool, bool, bool, bool]]:
+    """Load a profile's user, counts and standing with the viewer, or answer 404."""
+    row = db.session.execute(profile_query(nickname, viewer_id())).one_or_none()
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.get("/u/<nickname:nickname>")
+def profile(nickname: str) -> str:
+    """Show a user's profile, counts and posts (none from someone blocked or muted)."""
+    row = load_profile(nickname)
+    page: Page[Post] = Page([], None, None)
+    if not (row.blocked or row.blocks_me or row.muted):
+        posts = posts_query(viewer_id()).where(Post.user_id == row.User.id)
+        page = load_page(posts, read_window())
+    return render_template("views/profile.html", user=row.User, stats=row, page=page)
+
+
+@bp.get("/u/<nickname:nickname>/<any(followers, following):direction>")
+def people(nickname: str, direction: str) -> str:
+    """List a user's followers, or whom they follow, latest first."""
+    row = load_profile(nickname)
+    page = load_people(row.User.id, direction, read_window())
+    return render_template(
+        "views/people.html", user=row.User, stats=row, page=page, direction=direction
+    )
+
+
+@bp.get("/u/<nickname:nickname>/avatar.svg")
+def avatar(nickname: str) -> Response:
+    """Send a user's identicon."""
+    user_id = db.first_or_404(sa.select(User.id).where(User.nickname == nickname))
+    return avatars.identicon_response(user_id)
+
+
+def other_user(nickname: str) -> User:
+    """Return the user a follow, block or mute is about, or answer 404."""
+    user: User = db.first_or_404(sa.select(User).where(User.nickname == nickname))
+    return user
+
+
+def to_profile(nickname: str, message: str, category: str = "success") -> Response:
+    flash(message, category)
+    return redirect(url_for("views.profile", nickname=nickname))
+
+
+@bp.post("/u/<nickname:nickname>/follow")
+@login_required
+def follow(nickname: str) -> Response:
+    """Follow a user, then go back to their profile."""
+    user = other_user(nickname)
+    if user.id == current_user.id:
+        return to_profile(nickname, "You cannot follow yourself.", "error")
+    if relations.blocked_either_way(current_user.id, user.id):
+        return to_profile(
+            nickname, f"You cannot follow {nickname}: one of you blocked the other.", "error"
+        )
+    relations.follow(current_user.id, user.id)
+    return to_profile(nickname, f"You are following {nickname}.")
+
+
+@bp.post("/u/<nickname:nickname>/unfollow")
+@login_required
+def unfollow(nickname: str) -> Response:
+    """Stop following a user, then go back to their profile."""
+    relations.unfollow(current_user.id, other_user(nickname).id)
+    return to_profile(nickname, f"You no longer follow {nickname}.")
+
+
+@bp.post("/u/<nickname:nickname>/<any(block, mute):action>")
+@login_required
+def shut_out(nickname: str, action: str) -> Response:
+    """Block or mute a user (never oneself), then go back to their profile."""
+    user = other_user(nickname)
+    if user.id == current_user.id:
+        return to_profile(nickname, f"You cannot {action} yourself.", "error")
+    getattr(relations, action)(current_user.id, user.id)
+    done = "blocked" if action == "block" else "muted"
+    return to_profile(nickname, f"You {done} {nickname}.")
+
+
+@bp.post("/u/<nickname:nickname>/<any(unblock, unmute):action>")
+@login_required
+def let_in(nickname: str, action: str) -> Response:
+    """Unblock or unmute a user, then go back to their profile."""
+    getattr(relations, action)(current_user.id, other_user(nickname).id)
+    done = "unblocked" if action == "unblock" else "unmuted"
+    return to_profile(nickname, f"You {done} {nickname}.")
