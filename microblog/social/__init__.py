@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         people_views,
         post_views,
         settings,
+        tag_views,
         text,
         views,
     )
