@@ -28,8 +28,8 @@ def tag(tag: str) -> str | Response:
     """Show one window of the posts carrying a tag; other spellings redirect to its own."""
     name = canonical_tag(tag)
     if name != tag:
-        query: dict[str, Any] = request.args.to_dict()  # the page it asked for, if any
-        return redirect(url_for("views.tag", tag=name, **query), 301)
+        args: dict[str, Any] = request.args.to_dict()  # the page it asked for, if any
+        return redirect(url_for("views.tag", tag=name, **args), 301)
     window = read_window()
     query = window.apply(tagged_query(posts_query(viewer_id()), name), *TAG_KEY)
     page = window.page(db.session.scalars(query).all(), post_position)
