@@ -1,4 +1,5 @@
-"""hashtags (post_tag), resolved for the posts already written
+"""hashtags (post_tag) and full-text search (FTS5 on SQLite, tsvector + GIN on PostgreSQL),
+both built for the posts already written
 
 Revision ID: 0007
 Revises: 0004
@@ -19,6 +20,27 @@ branch_labels = None
 depends_on = None
 
 BATCH = 10_000
+# ASCII punctuation reads as a space to PostgreSQL's parser as it does to FTS5's unicode61,
+# so that "example.org" is the words "example" and "org" on both (not one host name token).
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+PG_VECTOR = "to_tsvector('simple'::regconfig, translate(body, '{}', '{}'))".format(
+    PUNCTUATION.replace("'", "''"), " " * len(PUNCTUATION)
+)
+# Kept current by the database: an external-content FTS5 table, updated by triggers.
+# (A later migration that rebuilds the post table with batch_alter_table drops these
+# triggers: it must create them again; tests/social/test_search.py would notice.)
+SQLITE_SEARCH = (
+    "CREATE VIRTUAL TABLE post_fts USING fts5(body, content='post', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER post_fts_insert AFTER INSERT ON post BEGIN "
+    "INSERT INTO post_fts(rowid, body) VALUES (new.id, new.body); END",
+    "CREATE TRIGGER post_fts_delete AFTER DELETE ON post BEGIN "
+    "INSERT INTO post_fts(post_fts, rowid, body) VALUES ('delete', old.id, old.body); END",
+    "CREATE TRIGGER post_fts_update AFTER UPDATE OF body ON post BEGIN "
+    "INSERT INTO post_fts(post_fts, rowid, body) VALUES ('delete', old.id, old.body); "
+    "INSERT INTO post_fts(rowid, body) VALUES (new.id, new.body); END",
+    "INSERT INTO post_fts(post_fts) VALUES ('rebuild')",  # the posts written before
+)
 
 
 def upgrade():
@@ -34,6 +56,16 @@ def upgrade():
     )
     op.create_index("ix_post_tag_tag_created_at", "post_tag", ["tag", "created_at", "post_id"])
     _tag_existing_posts()
+    if op.get_bind().dialect.name == "postgresql":
+        # A stored generated column: computed for every existing row now, and on every write.
+        op.execute(
+            f"ALTER TABLE post ADD COLUMN search_vector tsvector "
+            f"GENERATED ALWAYS AS ({PG_VECTOR}) STORED"
+        )
+        op.execute("CREATE INDEX ix_post_search_vector ON post USING gin (search_vector)")
+    else:
+        for statement in SQLITE_SEARCH:
+            op.execute(statement)
 
 
 def _tag_existing_posts():
@@ -54,4 +86,11 @@ def _tag_existing_posts():
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX ix_post_search_vector")
+        op.execute("ALTER TABLE post DROP COLUMN search_vector")
+    else:
+        for trigger in ("post_fts_insert", "post_fts_delete", "post_fts_update"):
+            op.execute(f"DROP TRIGGER {trigger}")
+        op.execute("DROP TABLE post_fts")
     op.drop_table("post_tag")  # its index goes with it
