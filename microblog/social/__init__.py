@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Register the nickname URL converter, the template helpers and the pages."""
     from . import (  # noqa: F401 - the *_views modules' routes join the pages' blueprint
         avatars,
+        export_views,
         feed_views,
         notification_views,
         notify,
