@@ -6,6 +6,7 @@ from flask import abort, current_app, render_template, request
 
 from . import search
 from .pages import viewer_id
+from .people_search import search_people
 from .views import bp
 
 PAGE_MAX = search.CANDIDATES  # a bound the page number cannot pass; pages past the end are empty
@@ -27,7 +28,7 @@ def search_page() -> str | tuple[str, int]:
         return render_template("search/search.html", q=unsafe_text, posts=None)
     size = current_app.config["POSTS_PER_PAGE"]
     posts = search.search_posts(wanted, viewer_id(), page, size)
-    people = search.search_people(wanted) if page == 1 else []
+    people = search_people(wanted) if page == 1 else []
     return render_template(
         "search/search.html",
         q=wanted.text,

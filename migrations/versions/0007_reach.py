@@ -40,6 +40,19 @@ SQLITE_SEARCH = (
     "INSERT INTO post_fts(post_fts, rowid, body) VALUES ('delete', old.id, old.body); "
     "INSERT INTO post_fts(rowid, body) VALUES (new.id, new.body); END",
     "INSERT INTO post_fts(post_fts) VALUES ('rebuild')",  # the posts written before
+    # People by the words of their display names.
+    "CREATE VIRTUAL TABLE user_fts USING fts5(display_name, content='user', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER user_fts_insert AFTER INSERT ON user BEGIN "
+    "INSERT INTO user_fts(rowid, display_name) VALUES (new.id, new.display_name); END",
+    "CREATE TRIGGER user_fts_delete AFTER DELETE ON user BEGIN "
+    "INSERT INTO user_fts(user_fts, rowid, display_name) "
+    "VALUES ('delete', old.id, old.display_name); END",
+    "CREATE TRIGGER user_fts_update AFTER UPDATE OF display_name ON user BEGIN "
+    "INSERT INTO user_fts(user_fts, rowid, display_name) "
+    "VALUES ('delete', old.id, old.display_name); "
+    "INSERT INTO user_fts(rowid, display_name) VALUES (new.id, new.display_name); END",
+    "INSERT INTO user_fts(user_fts) VALUES ('rebuild')",
 )
 
 
@@ -63,6 +76,10 @@ def upgrade():
             f"GENERATED ALWAYS AS ({PG_VECTOR}) STORED"
         )
         op.execute("CREATE INDEX ix_post_search_vector ON post USING gin (search_vector)")
+        op.execute(
+            'CREATE INDEX ix_user_display_name_search ON "user" '
+            "USING gin (to_tsvector('simple'::regconfig, display_name))"
+        )
     else:
         for statement in SQLITE_SEARCH:
             op.execute(statement)
@@ -87,10 +104,12 @@ def _tag_existing_posts():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX ix_user_display_name_search")
         op.execute("DROP INDEX ix_post_search_vector")
         op.execute("ALTER TABLE post DROP COLUMN search_vector")
     else:
-        for trigger in ("post_fts_insert", "post_fts_delete", "post_fts_update"):
-            op.execute(f"DROP TRIGGER {trigger}")
-        op.execute("DROP TABLE post_fts")
+        for table in ("post_fts", "user_fts"):
+            for event in ("insert", "delete", "update"):
+                op.execute(f"DROP TRIGGER {table}_{event}")
+            op.execute(f"DROP TABLE {table}")
     op.drop_table("post_tag")  # its index goes with it
