@@ -114,72 +114,84 @@ def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> 
     return not (type_ == "index" and name in SEARCH_INDEXES)
 
 
-def _filters(search: Search) -> list[sa.ColumnElement[bool]]:
-    """The conditions other than words: tags, mentions, authors."""
-    conditions: list[sa.ColumnElement[bool]] = [Post.user_id.is_not(None)]
-    # IN, not EXISTS: the database may then read a rare tag's posts from its index first.
+def _filters(search: Search, post_id: Any) -> list[sa.ColumnElement[bool]]:
+    """The conditions other than words (tags, mentions, authors), each on the post's id.
+
+    IN lists, built once: FTS5 can then check each match against them before it reads the post,
+    and for a search without words the database may start from a rare tag's index. (FTS5 gets
+    `rowid + 0`, not `rowid`: given `rowid IN (...)` SQLite runs one FTS5 query per id.)
+    """
+    conditions: list[sa.ColumnElement[bool]] = []
     for tag in search.tags:
-        conditions.append(Post.id.in_(sa.select(PostTag.post_id).where(PostTag.tag == tag)))
+        conditions.append(post_id.in_(sa.select(PostTag.post_id).where(PostTag.tag == tag)))
     for nickname in search.mentions:
         named = sa.select(User.id).where(User.nickname == nickname).scalar_subquery()
-        conditions.append(Post.id.in_(sa.select(Mention.post_id).where(Mention.user_id == named)))
+        conditions.append(post_id.in_(sa.select(Mention.post_id).where(Mention.user_id == named)))
     if search.authors:
         authors = sa.select(User.id).where(User.nickname.in_(search.authors))
-        conditions.append(Post.user_id.in_(authors))
+        if post_id is Post.id:  # by the authors' own index
+            conditions.append(Post.user_id.in_(authors))
+        else:
+            conditions.append(post_id.in_(sa.select(Post.id).where(Post.user_id.in_(authors))))
+    return conditions
+
+
+def _visible(viewer_id: int | None) -> list[sa.ColumnElement[bool]]:
+    """The posts a viewer may see: not deleted, not by someone they do not see."""
+    conditions: list[sa.ColumnElement[bool]] = [Post.user_id.is_not(None)]
+    if viewer_id is not None:
+        conditions.append(Post.user_id.not_in(hidden_authors(viewer_id)))
     return conditions
 
 
 def candidates(search: Search, viewer_id: int | None) -> sa.Subquery:
     """Select the newest CANDIDATES matching posts' ids, each with a score (higher is better)."""
-    conditions = _filters(search)
-    if viewer_id is not None:
-        conditions.append(Post.user_id.not_in(hidden_authors(viewer_id)))
+    visible = _visible(viewer_id)
     if not search.phrases:  # no words to rank by: newest first
-        query = sa.select(Post.id, sa.literal(0).label("score")).where(*conditions)
+        query = sa.select(Post.id, sa.literal(0).label("score"))
+        query = query.where(*_filters(search, Post.id), *visible)
         newest = query.order_by(Post.created_at.desc(), Post.id.desc())
         return newest.limit(CANDIDATES).subquery("found")
     if db.engine.dialect.name == "postgresql":
-        return _postgresql(search.phrases, conditions)
-    if search.authors:
-        return _sqlite_by_author(search.phrases, conditions)
-    return _sqlite(search.phrases, conditions)
+        return _postgresql(search.phrases, _filters(search, Post.id) + visible)
+    return _sqlite(search, visible)
 
 
-def _sqlite_match(phrases: list[str]) -> str:
-    """Every phrase in double quotes, of words only: FTS5 reads no operator in that."""
-    return " ".join(f'"{phrase}"' for phrase in phrases)
-
-
-def _sqlite(phrases: list[str], conditions: list[sa.ColumnElement[bool]]) -> sa.Subquery:
-    match = _sqlite_match(phrases)
+def _sqlite(search: Search, visible: list[sa.ColumnElement[bool]]) -> sa.Subquery:
+    # Every phrase in double quotes, of words only: FTS5 reads no operator in that.
+    match = " ".join(f'"{phrase}"' for phrase in search.phrases + _tag_words(search.tags))
     fts = sa.table("post_fts", sa.column("rowid", sa.Integer))
     table: sa.ColumnElement[Any] = sa.literal_column("post_fts")
     query = (
-        sa.select(fts.c.rowid.label("id"), (-sa.func.bm25(table)).label("score"))
+        sa.select(fts.c.rowid.label("id"), _coverage(search.phrases).label("score"))
         .join(Post, Post.id == fts.c.rowid)
-        .where(table.op("MATCH")(match), *conditions)
+        .where(table.op("MATCH")(match), *_filters(search, fts.c.rowid + 0), *visible)
     )
     # FTS5 walks its matches by rowid, newest first, and stops at the limit.
     return query.order_by(fts.c.rowid.desc()).limit(CANDIDATES).subquery("found")
 
 
-def _sqlite_by_author(phrases: list[str], conditions: list[sa.ColumnElement[bool]]) -> sa.Subquery:
-    """Walk the authors' posts, newest first, asking FTS5 about each: one person writes far
-    fewer posts than a common word is in (PostgreSQL's planner makes that choice itself)."""
-    fts = sa.table("post_fts", sa.column("rowid", sa.Integer)).alias("post_fts")
-    table: sa.ColumnElement[Any] = sa.literal_column("post_fts")
+def _tag_words(tags: list[str]) -> list[str]:
+    """The words a post carrying these tags has in its text (#v2_beta: "v2 beta"), for FTS5 to
+    narrow the search with its own index first; post_tag still decides. ASCII tags only: FTS5
+    lowercases other scripts by rules of its own."""
+    return [" ".join(words_of(tag)) for tag in tags if tag.isascii() and words_of(tag)]
 
-    def in_fts(column: sa.ColumnElement[Any]) -> sa.Select[Any]:
-        return sa.select(column).where(
-            table.op("MATCH")(_sqlite_match(phrases)), fts.c.rowid == Post.id
-        )
 
-    score = sa.literal(0)  # in_fts(-sa.func.bm25(table)).scalar_subquery()
-    query = sa.select(Post.id, score.label("score")).where(
-        sa.exists(in_fts(sa.literal(1))), *conditions
-    )
-    newest = query.order_by(Post.created_at.desc(), Post.id.desc())
-    return newest.limit(CANDIDATES).subquery("found")
+def _coverage(phrases: list[str]) -> sa.ColumnElement[Any]:
+    """Score a post by how much of its text the search words make up.
+
+    Not FTS5's bm25(): that counts every match in the table for each word on every search (a
+    common word's count is most of the time of the query), where this reads only the
+    candidates. PostgreSQL's ts_rank reads only the row too.
+    """
+    body = sa.func.lower(Post.body)
+    covered = [
+        sa.func.length(body) - sa.func.length(sa.func.replace(body, word, ""))
+        for word in {w for phrase in phrases for w in phrase.split()}
+    ]
+    total = sum(covered[1:], covered[0])
+    return sa.cast(total, sa.Float) / (sa.func.length(Post.body) + 1)
 
 
 def _postgresql(phrases: list[str], conditions: list[sa.ColumnElement[bool]]) -> sa.Subquery:

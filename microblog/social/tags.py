@@ -28,8 +28,11 @@ def tag_part(run: str) -> str:
 
 
 def normalise(tag: str) -> str:
-    """Return the one spelling a tag is stored and looked up by: composed, case-folded."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", tag).casefold())
+    """Return the one spelling a tag is stored and looked up by: composed, lowercase.
+
+    Lowercase, not case-folded: as both search engines index words (#Straße stays straße).
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", tag).lower())
 
 
 def store_tags(post: Post, tags: set[str]) -> None:

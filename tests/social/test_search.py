@@ -219,3 +219,11 @@ def test_a_search_runs_a_fixed_number_of_statements(client, alice, make_user, sq
         db.session.execute(sa.delete(Post))
         db.session.commit()
     assert counts[0] == counts[1] <= 5, sql_log
+
+
+def test_tags_with_words(client, bob):
+    post(bob, "coffee and #v2_beta", 1)
+    post(bob, "coffee in #東京", 2)
+    post(bob, "coffee, v2 beta, no tag", 3)
+    assert found(client, "#v2_beta coffee") == ["coffee and #v2_beta"]
+    assert found(client, "coffee #東京") == ["coffee in #東京"]
