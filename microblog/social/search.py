@@ -1,9 +1,9 @@
 """Search: reading what people type, and the database's own full-text engine over posts.
 
-SQLite answers from an FTS5 table (post_fts), PostgreSQL from a tsvector column with a GIN
-index (post.search_vector): both built by migration 0007 and kept current by the database
-itself (triggers, a generated column), so that no write path can forget them. Neither is in
-the models: `include_name` keeps the schema check to what the models describe.
+SQLite answers from FTS5 tables (post_fts, user_fts), PostgreSQL from a tsvector column
+(post.search_vector) and GIN indexes: all built by migration 0007 and kept current by the
+database itself (triggers, a generated column), so that no write path can forget them. None is
+in the models: `include_name` keeps the schema check to what the models describe.
 """
 
 from __future__ import annotations
@@ -217,7 +217,12 @@ def _postgresql(phrases: list[str], conditions: list[sa.ColumnElement[bool]]) ->
         ts_query = ts_query.op("&&")(term)
     score = sa.func.ts_rank(vector, ts_query).label("score")
     query = sa.select(Post.id, Post.created_at, score).where(vector.op("@@")(ts_query), *conditions)
-    return query.order_by(Post.id.desc()).limit(CANDIDATES).subquery("found")
+    # PostgreSQL guesses a phrase as common as its words together, then walks the posts from
+    # the newest hoping to meet it soon; a rare phrase of common words is then a walk through
+    # every post (1.4 s at 1M posts). `id + 0` cannot be read from an index: the GIN index
+    # finds the phrase's posts, which are sorted (72 ms there). Words alone it guesses well.
+    newest = Post.id + 0 if any(" " in phrase for phrase in phrases) else Post.id
+    return query.order_by(newest.desc()).limit(CANDIDATES).subquery("found")
 
 
 def search_posts(search: Search, viewer_id: int | None, page: int, size: int) -> list[Post]:
