@@ -12,6 +12,7 @@ GROWTH = 0.8  # req/s at 1M posts over req/s at 10k
 MAX_STATEMENTS = 4
 MAX_PROVIDER_REQUESTS = 2
 MAX_RSS_MB = 120
+MAX_SEARCH_MS = 50  # the database's time for a search's posts query, at the largest size
 RATIO_PAGES = ("home", "explore", "profile", "thread", "notifications", "front")
 PEER = (
     "The Mega-Tutorial's final microblog, measured on this kind of machine with the same "
@@ -80,6 +81,18 @@ def targets(results: dict) -> list[dict]:
     else:
         add(growth_target, None, 'make bench BENCH_ARGS="--posts 10k,100k,1m"')
 
+    largest = list(sizes)[-1] if sizes else None
+    searches = {
+        page: p["query_ms"]
+        for page, p in (sizes[largest]["pages"].items() if largest else [])
+        if page.startswith("search")
+    }
+    add(
+        f"search: the database query ≤ {MAX_SEARCH_MS} ms at the largest size ({largest})",
+        all(ms <= MAX_SEARCH_MS for ms in searches.values()) if searches else None,
+        ", ".join(f"{page} {ms:.2f} ms" for page, ms in searches.items()) or "not measured",
+    )
+
     counts = {
         (label, page, per): n
         for label, s in sizes.items()
@@ -142,13 +155,16 @@ def plan_verdict(sizes: dict) -> tuple[str, bool | None, str]:
     LIMIT sort by the limit and stops reading each author's index early, and a LATERAL page per
     author sorts (authors × page) rows whatever the size of the table."""
     name = "query plans: no full scan, no sort of all the posts"
-    hard, soft = [], set()
+    hard, soft, searches = [], set(), set()
     for label, s in sizes.items():
         for page, p in s["pages"].items():
             for plan in p["plans"]:
                 for alarm in plan["alarms"]:
                     if plan["posts_query"] and ("TEMP B-TREE" in alarm or "sorts" in alarm):
-                        soft.add(page)
+                        # A search sorts at most its 1,000 newest matches (search.CANDIDATES),
+                        # but finding them takes longer as matches grow: the search target
+                        # judges its time, not this rule.
+                        (searches if page.startswith("search") else soft).add(page)
                     else:
                         hard.append(f"{label} {page}: {alarm}")
     labels = list(sizes)
@@ -157,6 +173,11 @@ def plan_verdict(sizes: dict) -> tuple[str, bool | None, str]:
         first, last = (sizes[labels[i]]["pages"][page]["query_ms"] for i in (0, -1))
         growth.append((page, first, last))
     detail = "; ".join(hard)
+    if searches:
+        detail += ("; " if detail else "") + (
+            f"{', '.join(sorted(searches))} sort at most 1,000 matches (the search target "
+            "judges their time)"
+        )
     if growth:
         times = ", ".join(f"{p} {a:.2f} → {b:.2f} ms" for p, a, b in growth)
         detail += ("; " if detail else "") + (
@@ -165,7 +186,7 @@ def plan_verdict(sizes: dict) -> tuple[str, bool | None, str]:
     if hard:
         return name, False, detail
     if not growth:
-        return name, True, "no flag in any plan"
+        return name, True, detail or "no flag in any plan"
     if len(labels) < 2:
         return name, None, detail + " (one size: cannot tell whether it grows)"
     return name, all(b <= 2 * max(a, 0.05) for _, a, b in growth), detail + " (must not double)"

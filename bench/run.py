@@ -15,12 +15,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask
 
 from bench import inprocess, loadgen, report, signin
 from bench.databases import Database
-from bench.seed import seed
+from bench.seed import TAGS, seed
 from bench.server import Gunicorn, free_port, verify_page
 from microblog import create_app
 from microblog.extensions import db
@@ -187,6 +188,7 @@ def bench_size(
         "thread": f"/p/{seeded.thread_post_id}",
         "notifications": "/notifications",
         "front": "/",  # to a visitor: VISITOR_PAGES
+        **search_pages(seeded.profile_nickname),
     }
     checks = inprocess.check_pages(
         lambda per_page: make_app(url, work, per_page), cookie, pages, VISITOR_PAGES
@@ -224,6 +226,16 @@ def bench_size(
             for name, rs in rounds.items()
         },
         "worker_rss_mb": rss,
+    }
+
+
+def search_pages(nickname: str) -> dict[str, str]:
+    """A tag page and searches: a common word, a phrase, and one person's posts with a word."""
+    return {
+        "tag page": f"/tags/{TAGS[0]}",
+        "search word": "/search?" + urlencode({"q": "coffee"}),
+        "search phrase": "/search?" + urlencode({"q": '"the river"'}),
+        "search from:": "/search?" + urlencode({"q": f"from:{nickname} music"}),
     }
 
 

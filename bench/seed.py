@@ -15,7 +15,8 @@ from flask_migrate import upgrade
 
 from microblog.extensions import db
 from microblog.models import User
-from microblog.social.models import Follow, Like, Mention, Notification, Post
+from microblog.social.models import Follow, Like, Mention, Notification, Post, PostTag
+from microblog.social.text import hashtags
 
 BATCH = 20_000
 YEAR = timedelta(days=365)
@@ -32,6 +33,9 @@ WORDS = """
     coffee morning train garden bread river mountain city music book window rain summer
     winter quiet bright small large early late fast slow new old good great little right
     """.split()
+# A tenth of the posts carry a tag, the common ones more often (a long tail, as on a real site).
+TAGS = "coffee flask python garden music books rain trains bread city".split()
+TAGGED = 0.1
 URLS = (
     "https://example.org/notes",
     "https://www.python.org/",
@@ -70,12 +74,17 @@ def seed(
         for batch in _batches(_follows(rng, ids, follows, now, followed_by_reader)):
             db.session.execute(sa.insert(Follow), batch)
         db.session.commit()
+        tag_rng = random.Random(rng_seed + 1)  # its own: the posts stay those of earlier runs
         for batch in _batches(_posts(rng, ids, posts, now)):
+            for row in batch:
+                if tag_rng.random() < TAGGED:
+                    row["body"] = _tagged(tag_rng, row["body"])
             db.session.execute(sa.insert(Post), batch)
             db.session.commit()
         thread_post_id = _threads_likes_mentions(rng, ids, now)
         db.session.execute(sa.insert(Notification), list(_notifications(rng, ids, now)))
         db.session.commit()
+        _store_tags()
         if db.engine.dialect.name == "postgresql":
             # Autovacuum would vacuum and analyze these tables a minute after a bulk load; do it
             # now, so that the planner sees the data and index-only scans have a visibility map,
@@ -88,6 +97,26 @@ def seed(
         db.engine.dispose()
     seconds = time.perf_counter() - started
     return Seeded(users, follows, posts, seconds, ids[0], nickname, thread_post_id)
+
+
+def _tagged(rng: random.Random, body: str) -> str:
+    tag = TAGS[min(int(rng.paretovariate(1.2)) - 1, len(TAGS) - 1)]
+    return f"{body} #{tag.capitalize() if rng.random() < 0.3 else tag}"[-280:]
+
+
+def _store_tags() -> None:
+    """Store the posts' tags by the app's own rule (text.hashtags), as the write paths do."""
+    rows = db.session.execute(
+        sa.select(Post.id, Post.body, Post.created_at).where(Post.body.contains("#"))
+    ).all()
+    tags = [
+        {"post_id": post_id, "tag": tag, "created_at": created_at}
+        for post_id, body, created_at in rows
+        for tag in hashtags(body)
+    ]
+    for batch in _batches(iter(tags)):
+        db.session.execute(sa.insert(PostTag), batch)
+    db.session.commit()
 
 
 def _users(rng: random.Random, count: int, now: datetime) -> Iterator[dict]:

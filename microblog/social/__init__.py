@@ -11,13 +11,18 @@ def init_app(app: Flask) -> None:
     """Register the nickname URL converter, the template helpers and the pages."""
     from . import (  # noqa: F401 - the *_views modules' routes join the pages' blueprint
         avatars,
+        export_views,
+        feed_views,
         merge,
         notification_views,
         notify,
         pages,
         people_views,
         post_views,
+        search,
+        search_views,
         settings,
+        tag_views,
         text,
         views,
     )
@@ -40,6 +45,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["POST_MAX_CHARS"] = text.POST_MAX_CHARS
     app.register_blueprint(views.bp)
     identity.on_account_merge(app, merge.move_account)  # posts, follows and likes move too
+    # The search index is the database's own (search.py): migrations leave it out of comparisons.
+    app.extensions["migrate"].configure_args["include_name"] = search.include_name
 
 
 def _this_page() -> str:

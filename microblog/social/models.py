@@ -90,6 +90,18 @@ class Mention(Model):
     user_id: Mapped[int] = _user_fk()
 
 
+class PostTag(Model):
+    """A #tag in a post, stored when written and on edit, with the post's date for tag pages."""
+
+    __tablename__ = "post_tag"
+    # A tag's page walks this index backwards, from its newest post.
+    __table_args__ = (sa.Index("ix_post_tag_tag_created_at", "tag", "created_at", "post_id"),)
+
+    post_id: Mapped[int] = _post_fk(primary_key=True)
+    tag: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # tags.normalise'd
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class PostEdit(Model):
     """An earlier version of an edited post: its text and when that text was written."""
 

@@ -7,9 +7,10 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import User, utcnow
-from .models import Like, Mention, Notification, Post, PostEdit, insert_new
+from .models import Like, Mention, Notification, Post, PostEdit, PostTag, insert_new
 from .notify import notify, withdraw
-from .text import mentioned_names
+from .tags import store_tags
+from .text import hashtags, mentioned_names
 
 
 def publish(author_id: int, body: str, reply_to: Post | None = None) -> Post:
@@ -17,6 +18,7 @@ def publish(author_id: int, body: str, reply_to: Post | None = None) -> Post:
     post = Post(user_id=author_id, body=body, reply_to_id=reply_to and reply_to.id)
     db.session.add(post)
     db.session.flush()
+    store_tags(post, hashtags(body))
     mentioned = _resolve_mentions(post)
     if reply_to is not None and reply_to.user_id is not None:
         notify(author_id, [reply_to.user_id], "reply", post.id)
@@ -40,6 +42,7 @@ def edit(post: Post, body: str) -> bool:
     post.body, post.edited_at = body, utcnow()
     db.session.execute(sa.delete(Mention).where(Mention.post_id == post.id))
     after = _resolve_mentions(post)
+    store_tags(post, hashtags(body))
     for user_id in before - after:
         withdraw(post.user_id, "mention", post.id, recipient_id=user_id)
     notify(post.user_id, after - before, "mention", post.id)
@@ -48,7 +51,7 @@ def edit(post: Post, body: str) -> bool:
 
 
 def delete(post: Post) -> None:
-    """Delete a post with its likes, notifications, mentions and history, committed.
+    """Delete a post with its likes, notifications, mentions, tags and history, committed.
 
     Its replies stay: if it has any, an empty row without an author keeps the thread together.
     """
@@ -80,8 +83,8 @@ def keep_threads_of(user_id: int) -> None:
 
 
 def _empty(post_ids: sa.Select[int]) -> None:
-    """Delete the likes, notifications, mentions and history of these posts."""
-    for table in (Like, Notification, Mention, PostEdit):
+    """Delete the likes, notifications, mentions, tags and history of these posts."""
+    for table in (Like, Notification, Mention, PostTag, PostEdit):
         db.session.execute(sa.delete(table).where(table.post_id.in_(post_ids)))
 
 

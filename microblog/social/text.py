@@ -7,13 +7,14 @@ import unicodedata
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import g, url_for
 from markupsafe import Markup, escape
 
 from ..models import utcnow
 from ..plaintext import neutralise
+from .tags import TAG_RUN, normalise, tag_part
 
 if TYPE_CHECKING:
     from .models import Post
@@ -24,9 +25,11 @@ ABOUT_MAX_CHARS = 280  # the width of the user.about column
 # A link runs to the first space, angle bracket, quote or backtick, so that nothing typed
 # can close the href attribute; a mention is @ plus a nickname that is not part of an email.
 # An address may also start with www. ("www.example.com/path"), then it is an https one.
+# A hashtag is # plus letters (tags.tag_part), not inside a word, an address or an &#entity.
 TOKEN_RE = re.compile(
     r"(?P<url>(?i:https?)://[^\s<>\"'`]+|(?<![\w@./:-])(?i:www\.)[^\s<>\"'`]+)"
     r"|(?<![\w@/])@(?P<nickname>[A-Za-z0-9_]{1,24})(?![\w@])"
+    rf"|(?<![\w#&])#(?P<tag>{TAG_RUN})"
 )
 # Punctuation that ends a sentence more often than it ends a link.
 TRAILING_PUNCTUATION = ".,:;!?*"
@@ -69,26 +72,41 @@ def post_url(post_id: int, action: str = "") -> str:
     return f"{prefix}{post_id}/{action}" if action else f"{prefix}{post_id}"
 
 
+def hashtags(text: str) -> set[str]:
+    """Return the tags text carries, normalised (a # inside a web address is no tag)."""
+    runs = (m.group("tag") for m in TOKEN_RE.finditer(text) if m.group("tag"))
+    return {normalise(tag) for tag in map(tag_part, runs) if tag}
+
+
+def tag_url(tag: str) -> str:
+    """Return the path of a tag's page (normalised tag), the prefix built once per request."""
+    prefix: str | None = g.get("tag_prefix")
+    if prefix is None:
+        prefix = g.tag_prefix = url_for("views.tag", tag="x")[:-1]
+    return prefix + quote(tag, safe="")
+
+
 def render_text(text: str) -> Markup:
-    """Return text as HTML: escaped, line breaks kept, web addresses and @nicknames linked."""
-    return _render(text, profile_url(""), None)
+    """Return text as HTML: escaped, line breaks kept, addresses, @nicknames and #tags linked."""
+    return _render(text, profile_url(""), tag_url(""), None)
 
 
 def render_post(post: Post) -> Markup:
     """Return a post as HTML, its @mentions linked to whom they named when it was written."""
-    return _render(post.body, profile_url(""), post.mention_map or "")
+    return _render(post.body, profile_url(""), tag_url(""), post.mention_map or "")
 
 
 # A page shows the same posts to everyone: render each once per worker. The key holds what
-# can change the HTML: the profile prefix (a mounted site) and where each mention leads now.
+# can change the HTML: the page prefixes (a mounted site) and where each mention leads now.
 @lru_cache(maxsize=4096)
-def _render(text: str, profile_prefix: str, mention_map: str | None) -> Markup:
+def _render(text: str, profile_prefix: str, tag_prefix: str, mention_map: str | None) -> Markup:
     text = neutralise(text)  # also text stored before it was cleaned this way
     mentions = None if mention_map is None else dict(_pairs(mention_map))
     parts: list[str] = []
     end = 0
     for match in TOKEN_RE.finditer(text):
-        parts += [escape(text[end : match.start()]), _link(match, profile_prefix, mentions)]
+        link = _link(match, profile_prefix, tag_prefix, mentions)
+        parts += [escape(text[end : match.start()]), link]
         end = match.end()
     parts.append(escape(text[end:]))
     return Markup("".join(parts)).replace("\n", Markup("<br>\n"))
@@ -100,8 +118,17 @@ def _pairs(mention_map: str) -> list[tuple[str, str]]:
     ]
 
 
-def _link(match: re.Match[str], profile_prefix: str, mentions: dict[str, str] | None) -> Markup:
+def _link(
+    match: re.Match[str], profile_prefix: str, tag_prefix: str, mentions: dict[str, str] | None
+) -> Markup:
     """Link one token; with `mentions`, only the @names resolved when the post was written."""
+    if run := match.group("tag"):
+        if not (tag := tag_part(run)):
+            return escape(match.group(0))
+        href = tag_prefix + quote(normalise(tag), safe="")
+        return Markup('<a class="hashtag" href="{}">#{}</a>').format(href, tag) + escape(
+            run[len(tag) :]
+        )
     if nickname := match.group("nickname"):
         target = nickname.lower() if mentions is None else mentions.get(nickname.lower())
         if target is None:  # named no one when written: plain text, never a stranger's page

@@ -1,0 +1,40 @@
+"""Tag pages: the posts that carry a #tag, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from .models import PostTag
+from .pages import read_window, viewer_id
+from .paging import post_position
+from .queries import binds, posts_query
+from .tags import normalise, tag_part, tagged_query
+from .views import bp
+
+
+def canonical_tag(unsafe_tag: str) -> str:
+    """Return the stored spelling of the tag a URL names, or answer 404 if it names none."""
+    if tag_part(unsafe_tag) != unsafe_tag:
+        abort(404)
+    return normalise(unsafe_tag)
+
+
+@bp.get("/tags/<tag>")
+def tag(tag: str) -> str | Response:
+    """Show one window of the posts carrying a tag; other spellings redirect to its own."""
+    name = canonical_tag(tag)
+    if name != tag:
+        args: dict[str, Any] = request.args.to_dict()  # the page it asked for, if any
+        return redirect(url_for("views.tag", tag=name, **args), 301)
+    window, viewer = read_window(), viewer_id()
+    query = window.apply(tagged_query(posts_query(viewer is not None), name), *TAG_KEY)
+    page = window.page(db.session.scalars(query, binds(viewer)).all(), post_position)
+    return render_template("tags/tag.html", tag=name, page=page)
+
+
+# A tag's posts walk its own index (tag, created_at, post_id): a copy of the posts' key.
+TAG_KEY = (PostTag.created_at, PostTag.post_id)
