@@ -98,3 +98,16 @@ def sign_in_as(client, user, provider: str = "google", **details):
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
     return user
+
+
+def signed_in_as(client) -> str | None:
+    """Return the nickname the client's session cookie names, through its session record."""
+    from microblog.extensions import db
+    from microblog.identity.models import UserSession
+
+    with client.session_transaction() as session:
+        cookie_id = session.get("_user_id")
+    if not cookie_id:
+        return None
+    record = db.session.get(UserSession, int(cookie_id.split(":")[0]))
+    return record.user.nickname if record else None

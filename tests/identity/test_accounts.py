@@ -14,6 +14,7 @@ from microblog.identity.client import Profile, SignInError
 from microblog.identity.models import Identity
 from microblog.identity.registry import get_provider
 from microblog.models import User
+from tests.helpers import signed_in_as
 
 
 @pytest.mark.parametrize(
@@ -138,12 +139,6 @@ def test_simultaneous_colliding_nicknames_are_all_distinct(app):
 
 def users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.id)))
-
-
-def signed_in_as(client) -> str | None:
-    with client.session_transaction() as s:
-        user_id = s.get("_user_id")
-    return db.session.get(User, int(user_id.split(":")[0])).nickname if user_id else None
 
 
 def test_an_address_the_provider_moved_away_from_no_longer_joins_the_account(app, fake_idp):

@@ -10,10 +10,10 @@ import responses
 import sqlalchemy as sa
 
 from microblog.extensions import db
-from microblog.identity.models import Identity, UserSession
+from microblog.identity.models import Identity
 from microblog.models import User
 from microblog.testing import Person
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, signed_in_as
 
 
 def users() -> list[User]:
@@ -23,16 +23,6 @@ def users() -> list[User]:
 def flashes(client) -> str:
     """The login page as the browser sees it after a failed sign-in."""
     return client.get("/login").get_data(as_text=True)
-
-
-def signed_in_as(client) -> str | None:
-    """Whom the client's session cookie names, through its session record."""
-    with client.session_transaction() as s:
-        cookie_id = s.get("_user_id")
-    if not cookie_id:
-        return None
-    record = db.session.get(UserSession, int(cookie_id.split(":")[0]))
-    return record.user.nickname if record else None
 
 
 def test_login_page_lists_ready_providers_and_carries_next(client):
