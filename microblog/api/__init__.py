@@ -6,8 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Read API tokens, and serve the page in Settings that makes and revokes them."""
-    from . import settings_views, tokens
+    """Serve the API and the token settings; answer errors under /api/ as problem documents."""
+    from . import problems, settings_views, tokens, views
 
     tokens.init_app(app)
+    problems.init_app(app)
+    app.register_blueprint(views.bp)
     app.register_blueprint(settings_views.bp)
