@@ -7,7 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Serve the API and the token settings; answer errors under /api/ as problem documents."""
-    from . import problems, settings_views, tokens, views
+    from . import openapi, problems, settings_views, tokens, views  # noqa: F401 - openapi
+
+    # openapi's route joins views.bp, so it is imported before the blueprint is registered.
 
     tokens.init_app(app)
     problems.init_app(app)

@@ -28,7 +28,10 @@ from .models import ApiToken
 from .problems import Problem
 from .tokens import current_token
 
-POST_ID = "<int(min=1, max=2147483647):post_id>"  # what a PostgreSQL INTEGER holds
+# Any number matches, so that every method of a post's address is known (405, not 404);
+# those no PostgreSQL INTEGER holds are refused before they reach the database.
+POST_ID = "<int:post_id>"
+POST_ID_MAX = 2**31 - 1
 Json = dict[str, Any]
 
 
@@ -42,6 +45,13 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # no cookies reach the API (tokens.WithoutCookies): nothing to forge
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_rate_key)(bp)
 write_limit = limiter.limit(lambda: current_app.config["POST_RATE_LIMIT"], key_func=_rate_key)
+
+
+@bp.url_value_preprocessor
+def _post_id_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    post_id = (values or {}).get("post_id")
+    if post_id is not None and not 0 < post_id <= POST_ID_MAX:
+        raise Problem(404, "no-such-post", f"There is no post {post_id}.")
 
 
 def token_user(write: bool = False) -> User:

@@ -28,6 +28,7 @@ def test_a_wrong_method_is_a_405_problem_with_allow(api, alice, token_for):
 
 
 def test_too_many_requests_per_token_is_a_429_problem(database_url, make_user):
+    carol_id = make_user("carol").id  # made here: the other app below has a session of its own
     app = create_app(base_config(database_url, RATELIMIT_ENABLED=True, API_RATE_LIMIT="2/minute"))
     from microblog.api.tokens import create_token
     from microblog.models import User
@@ -35,7 +36,7 @@ def test_too_many_requests_per_token_is_a_429_problem(database_url, make_user):
 
     app.test_client_class = IsolatedClient
     with app.app_context():
-        user = db.session.get(User, make_user("carol").id)
+        user = db.session.get(User, carol_id)
         first, second = (create_token(user.id, n, "read")[1] for n in ("one", "two"))
         client = app.test_client()
 

@@ -112,13 +112,14 @@ def test_a_browser_session_never_works_in_the_api(client, api, alice):
 
 
 def test_writes_need_no_csrf_token(database_url, alice):
+    alice_id = alice.id  # read here: the other app below has a session of its own
     app = create_app(base_config(database_url, WTF_CSRF_ENABLED=True))
     from microblog.api.tokens import create_token
     from microblog.testing import IsolatedClient
 
     app.test_client_class = IsolatedClient
     with app.app_context():
-        _, secret = create_token(alice.id, "script", "read write")
+        _, secret = create_token(alice_id, "script", "read write")
         response = app.test_client().post(
             "/api/v1/posts", json={"body": "hi"}, headers={"Authorization": f"Bearer {secret}"}
         )
