@@ -48,6 +48,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         # The site's public address, for `flask providers` to print callback URLs.
         PUBLIC_URL=env.get("MICROBLOG_PUBLIC_URL"),
         POSTS_PER_PAGE=20,
+        # Operators (moderation): nicknames or emails; `flask admin add` names more.
+        ADMINS=_names(env, "MICROBLOG_ADMINS"),
         # Cookies: never readable from scripts; Lax, not Strict, or the return from the
         # provider (a cross-site navigation) arrives without the session.
         SESSION_COOKIE_HTTPONLY=True,

@@ -63,6 +63,8 @@ class User(UserMixin, Model):
     # Part of the id Flask-Login stores in session and remember cookies: changing it on
     # sign-out makes every cookie captured before it worthless.
     session_token: Mapped[str] = mapped_column(sa.String(32), default=new_session_token)
+    # Set by an operator (moderation): nobody sees their posts, and they cannot sign in.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     identities: Mapped[list[Identity]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

@@ -118,6 +118,7 @@ def find_token(header: str) -> ApiToken | None:
         .join(ApiToken.user)
         .options(sa.orm.contains_eager(ApiToken.user))
         .where(ApiToken.token_hash == hash_token(secret))
+        .where(User.suspended_at.is_(None))  # a suspended person's tokens stop working too
     )
     token: ApiToken | None = db.session.scalar(query)
     return token
