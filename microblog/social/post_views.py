@@ -31,8 +31,8 @@ def thread(post_id: int) -> str:
 def render_thread(post_id: int, body: str = "", error: str | None = None) -> str:
     """Render a thread page, the reply form holding body (and error)."""
     chain = db.session.scalars(thread_query(post_id, viewer_id())).all()
-    if not chain:
-        abort(404)
+    if not chain or (chain[-1].author is not None and chain[-1].author.suspended_at):
+        abort(404)  # a suspended person's posts are gone until they are restored
     *ancestors, post = chain
     page = load_page(replies_query(post_id, viewer_id()), read_window(oldest_first=True))
     return render_template(

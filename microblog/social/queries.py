@@ -22,9 +22,16 @@ AnySelect = sa.Select[*tuple[Any, ...]]
 THREAD_DEPTH = 30  # posts shown above the one asked for; a link leads further up
 
 
+def suspended_users() -> sa.Select[int]:
+    """Select whom nobody sees: people an operator suspended, until they are restored."""
+    return sa.select(User.id).where(User.suspended_at.is_not(None))
+
+
 def hidden_authors(viewer_id: int) -> sa.CompoundSelect[int]:
-    """Select whom the viewer does not see: people they blocked or muted, or who blocked them."""
+    """Select whom the viewer does not see: people they blocked or muted, who blocked them,
+    and the suspended."""
     return sa.union_all(
+        suspended_users(),
         sa.select(Block.blocked_id).where(Block.blocker_id == viewer_id),
         sa.select(Block.blocker_id).where(Block.blocked_id == viewer_id),
         sa.select(Mute.muted_id).where(Mute.muter_id == viewer_id),
@@ -61,7 +68,7 @@ def posts_query(viewer_id: int | None = None) -> sa.Select[Post]:
     The inner join on the author also leaves out deleted posts kept for their replies.
     """
     query = sa.select(Post).join(Post.author).options(contains_eager(Post.author))
-    query = query.options(*post_details(viewer_id))
+    query = query.options(*post_details(viewer_id)).where(User.suspended_at.is_(None))
     if viewer_id is not None:
         query = query.where(Post.user_id.not_in(hidden_authors(viewer_id)))
     return query
@@ -71,10 +78,8 @@ def replies_query(post_id: int, viewer_id: int | None) -> sa.Select[Post]:
     """Select the replies to a post, deleted ones included (their own replies hang on them)."""
     query = sa.select(Post).outerjoin(Post.author).options(contains_eager(Post.author))
     query = query.options(*post_details(viewer_id)).where(Post.reply_to_id == post_id)
-    if viewer_id is not None:
-        hidden = Post.user_id.in_(hidden_authors(viewer_id))
-        query = query.where(sa.or_(Post.user_id.is_(None), sa.not_(hidden)))
-    return query
+    hidden = Post.user_id.in_(suspended_users() if viewer_id is None else hidden_authors(viewer_id))
+    return query.where(sa.or_(Post.user_id.is_(None), sa.not_(hidden)))
 
 
 def thread_query(post_id: int, viewer_id: int | None) -> sa.Select[Post]:
@@ -91,9 +96,7 @@ def thread_query(post_id: int, viewer_id: int | None) -> sa.Select[Post]:
         .join(chain, parent.id == chain.c.reply_to_id)
         .where(chain.c.depth < THREAD_DEPTH)
     )
-    hidden: sa.ColumnElement[bool] = sa.false()
-    if viewer_id is not None:
-        hidden = Post.user_id.in_(hidden_authors(viewer_id))
+    hidden = Post.user_id.in_(suspended_users() if viewer_id is None else hidden_authors(viewer_id))
     return (
         sa.select(Post)
         .join(chain, chain.c.id == Post.id)
@@ -135,7 +138,7 @@ def profile_query(nickname: str, viewer_id: int | None) -> AnySelect:
         (viewer(Block, "blocker_id", "blocked_id") if known else no).label("blocked"),
         (blocks_me if known else no).label("blocks_me"),
         (viewer(Mute, "muter_id", "muted_id") if known else no).label("muted"),
-    ).where(User.nickname == nickname)
+    ).where(User.nickname == nickname, User.suspended_at.is_(None))
 
 
 def load_people(user_id: int, direction: str, window: Window) -> Page[sa.Row[Any]]:
@@ -148,7 +151,7 @@ def load_people(user_id: int, direction: str, window: Window) -> Page[sa.Row[Any
     query = (
         sa.select(User, Follow.created_at.label("since"))
         .join(Follow, theirs == User.id)
-        .where(mine == user_id)
+        .where(mine == user_id, User.suspended_at.is_(None))
     )
     rows = db.session.execute(window.apply(query, Follow.created_at, theirs)).all()
     return window.page(rows, lambda row: (row.since, row.User.id))
