@@ -173,3 +173,34 @@ def test_a_suspended_persons_tokens_stop_working(client, admin_client, bob):
     assert client.get("/api/v1/timeline", headers=headers).status_code == 200
     post_form(admin_client, "/admin/users/bob/suspend")
     assert client.get("/api/v1/timeline", headers=headers).status_code == 401
+
+
+def test_the_queue_and_the_audit_log_use_a_fixed_number_of_statements(
+    app, client, admin_client, make_user
+):
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    counts = []
+    for n in (2, 12):
+        for i in range(n):
+            author = make_user()
+            (post,) = add_posts(author, 1)
+            reporter = make_user()
+            sign_in_as(client, reporter)
+            post_form(client, f"/p/{post.id}/report", reason=f"reason {i}")
+            post_form(admin_client, f"/admin/users/{reporter.nickname}/suspend")  # audited
+        assert admin_client.get("/admin/reports").get_data(as_text=True).count("reason ") >= n
+        for path in ("/admin/reports", "/admin/audit", "/admin/users"):
+            admin_client.get(path)  # warm up
+            sa.event.listen(db.engine, "before_cursor_execute", record)
+            try:
+                seen.clear()
+                assert admin_client.get(path).status_code == 200
+                counts.append((path, len(seen)))
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert counts[:3] == counts[3:], counts
+    assert all(count <= 4 for _, count in counts), counts
