@@ -60,9 +60,11 @@ def client_for(app: Flask, cookie: str | None) -> Any:
     return client
 
 
-def get(client: Any, url: str) -> Any:
+def get(client: Any, url: str, headers: dict[str, str] | None = None) -> Any:
     return client.get(
-        url, headers={"User-Agent": USER_AGENT}, environ_base={"REMOTE_ADDR": REMOTE_ADDR}
+        url,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        environ_base={"REMOTE_ADDR": REMOTE_ADDR},
     )
 
 
@@ -89,12 +91,14 @@ def recording(app: Flask) -> Iterator[list[Statement]]:
         sa.event.remove(engine, "before_cursor_execute", record)
 
 
-def page_statements(app: Flask, cookie: str | None, url: str) -> tuple[list[Statement], Any]:
+def page_statements(
+    app: Flask, cookie: str | None, url: str, headers: dict[str, str] | None = None
+) -> tuple[list[Statement], Any]:
     """Fetch url once to warm caches, then again counting its SQL statements."""
     client = client_for(app, cookie)
-    get(client, url)
+    get(client, url, headers)
     with recording(app) as statements:
-        response = get(client, url)
+        response = get(client, url, headers)
     return statements, response
 
 
@@ -173,11 +177,13 @@ def check_pages(
     cookie: str,
     pages: dict[str, str],
     visitor_pages: frozenset[str] = frozenset(),
+    headers: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, dict]:
     """Count each page's SQL statements at 5, default and 50 posts a page; explain its queries.
 
     make_app(posts_per_page) returns an app on the database; None means the default page size.
-    Pages in visitor_pages are fetched signed out.
+    Pages in visitor_pages are fetched signed out; headers adds request headers by page
+    (the API's token).
     """
     checks: dict[str, dict] = {name: {"statements": {}, "plans": []} for name in pages}
     for per_page in PAGE_SIZES:
@@ -185,7 +191,7 @@ def check_pages(
         key = str(per_page or app.config["POSTS_PER_PAGE"])
         for name, path in pages.items():
             who = None if name in visitor_pages else cookie
-            statements, response = page_statements(app, who, path)
+            statements, response = page_statements(app, who, path, (headers or {}).get(name))
             if response.status_code != 200:
                 raise RuntimeError(f"{name} ({path}): HTTP {response.status_code} in-process")
             checks[name]["statements"][key] = len(statements)

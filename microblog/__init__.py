@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure an instance of the app; `config` overrides settings (tests)."""
-    from . import cli, errors, health, identity, models, security, social
+    from . import api, cli, errors, health, identity, models, moderation, security, social
     from .config import load_config
     from .extensions import csrf, db, limiter, migrate
 
@@ -42,7 +42,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     identity.init_app(app)
     social.init_app(app)
+    moderation.init_app(app)
     errors.init_app(app)
     health.init_app(app)
+    api.init_app(app)  # after errors: it answers errors under /api/ itself
     cli.init_app(app)
     return app

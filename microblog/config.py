@@ -57,6 +57,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         # absolute URL (the callback sent to providers); `flask providers` prints it too.
         PUBLIC_URL=env.get("MICROBLOG_PUBLIC_URL") or None,
         POSTS_PER_PAGE=20,
+        # Operators (moderation): nicknames or emails; `flask admin add` names more.
+        ADMINS=_names(env, "MICROBLOG_ADMINS"),
         # Cookies: never readable from scripts; Lax, not Strict, or the return from the
         # provider (a cross-site navigation) arrives without the session.
         SESSION_COOKIE_HTTPONLY=True,
@@ -78,6 +80,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         SIGNIN_RATE_LIMIT=env.get("MICROBLOG_SIGNIN_RATE_LIMIT", "10 per minute;100 per hour"),
         CALLBACK_RATE_LIMIT=env.get("MICROBLOG_CALLBACK_RATE_LIMIT", "20 per minute;200 per hour"),
         POST_RATE_LIMIT=env.get("MICROBLOG_POST_RATE_LIMIT", "10 per minute;500 per day"),
+        # Every API request counts against its token's limit; posting also against POST's.
+        API_RATE_LIMIT=env.get("MICROBLOG_API_RATE_LIMIT", "300 per minute;10000 per day"),
     )
     if overrides:
         app.config.from_mapping(overrides)

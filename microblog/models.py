@@ -62,6 +62,8 @@ class User(UserMixin, Model):
     about: Mapped[str] = mapped_column(sa.String(280), default="")
     picture: Mapped[str | None] = mapped_column(sa.String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by an operator (moderation): nobody sees their posts, and they cannot sign in.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     identities: Mapped[list[Identity]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

@@ -11,10 +11,11 @@ from .dependence import provider_dependence
 from .merge import on_account_merge
 from .overview import sign_in_methods
 from .registry import all_providers, provider_title
-from .sessions import end_this_session
+from .sessions import end_sessions_of, end_this_session
 
 __all__ = [
     "all_providers",
+    "end_sessions_of",
     "end_this_session",
     "init_app",
     "provider_dependence",

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 # Each round of a race for one nickname has one winner, so N people signing up at once as
 # bob@... need up to N rounds. Bounded, so that a conflict loop always ends.
 SIGN_IN_ATTEMPTS = 50
+SUSPENDED = (
+    "This account is suspended by the site's operators, so you cannot sign in. Your posts "
+    "are hidden until they restore it. To ask why, contact the site's operators."
+)
 
 
 def sign_in(provider: Provider, profile: Profile, ip_address: str | None = None) -> User:
@@ -30,6 +34,9 @@ def sign_in(provider: Provider, profile: Profile, ip_address: str | None = None)
     for _ in range(SIGN_IN_ATTEMPTS):
         try:
             user = _find_or_create(provider, profile)
+            if user.suspended_at is not None:
+                db.session.rollback()
+                raise SignInError(SUSPENDED)
             db.session.add(SignIn(user_id=user.id, provider=provider.name, ip_address=ip_address))
             db.session.commit()
             return user

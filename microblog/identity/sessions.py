@@ -187,6 +187,11 @@ def end_other_sessions(user: User) -> int:
     return _delete(query)
 
 
+def end_sessions_of(user: User) -> None:
+    """End every session of user, on every device, from elsewhere (an operator); not committed."""
+    db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+
+
 def end_all_sessions(user: User) -> None:
     """End every session and remember cookie of user, on every device, this one included."""
     db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))

@@ -34,8 +34,8 @@ def render_thread(post_id: int, body: str = "", error: str | None = None) -> str
     viewer = viewer_id()
     values = binds(viewer, post_id=post_id)
     chain = db.session.scalars(thread_query(viewer is not None), values).all()
-    if not chain:
-        abort(404)
+    if not chain or (chain[-1].author is not None and chain[-1].author.suspended_at):
+        abort(404)  # a suspended person's posts are gone until they are restored
     *ancestors, post = chain
     replies = replies_query(viewer is not None)
     page = load_page(replies, read_window(oldest_first=True), values)

@@ -8,6 +8,7 @@ from flask import Flask
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 _Loader = TypeVar("_Loader", bound=Callable[[str], Any])
+_RequestLoader = TypeVar("_RequestLoader", bound=Callable[[Any], Any])
 
 class UserMixin:
     __hash__ = object.__hash__
@@ -38,6 +39,7 @@ class LoginManager:
     def __init__(self, app: Flask | None = None, add_context_processor: bool = True) -> None: ...
     def init_app(self, app: Flask, add_context_processor: bool = True) -> None: ...
     def user_loader(self, callback: _Loader) -> _Loader: ...
+    def request_loader(self, callback: _RequestLoader) -> _RequestLoader: ...
 
 # A proxy to the signed-in user (whatever user_loader returns) or an anonymous user.
 current_user: Any
