@@ -13,16 +13,10 @@ from microblog import create_app
 from microblog.extensions import db, limiter
 from microblog.models import User
 from microblog.social.models import Post
-from tests.helpers import base_config, csrf_token
+from tests.helpers import base_config, csrf_token, sign_in_as
 
 DEAD_PORT = 1  # nothing listens on loopback port 1: connections are refused at once
 OUTAGE_TEXT = "Try again in a moment"
-
-
-def sign_in(client, user):
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
 
 
 @pytest.fixture
@@ -89,7 +83,7 @@ def app_config(database_url):
 
 def test_a_post_sent_during_an_outage_is_kept_on_a_503_page(app, client, make_user):
     user = make_user()
-    sign_in(client, user)
+    sign_in_as(client, user)
     token = csrf_token(client, "/")
     text = "Written while the database <was> away"
     db.session.rollback()  # the test's own read of the user would hold up the lock below
@@ -144,7 +138,7 @@ def test_without_redis_pages_work_and_limits_count_per_process(
         db.session.add(person)
         db.session.commit()
         client = app.test_client()
-        sign_in(client, person)
+        sign_in_as(client, person)
         caplog.set_level(logging.WARNING, logger="flask-limiter")
         pages = [client.get(p).status_code for p in ("/", "/explore", "/u/ann", "/readyz")]
         token = csrf_token(client, "/")

@@ -174,7 +174,8 @@ def test_the_token_is_posted_without_the_browsers_cookies(app, fake_idp):
 
 def test_flask_providers_prints_both_logout_urls_to_register(runner):
     result = runner.invoke(args=["providers", "--base-url", "https://blog.example.com"])
-    rows = {line.split("\t")[0]: line.split("\t")[4:] for line in result.output.splitlines()}
+    # After name, title, kind and status come the URLs, then who depends on the provider.
+    rows = {line.split("\t")[0]: line.split("\t")[4:-1] for line in result.output.splitlines()}
     assert rows["google"] == [
         "https://blog.example.com/auth/google/callback",
         "https://blog.example.com/auth/google/signed-out",

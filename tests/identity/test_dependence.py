@@ -21,6 +21,7 @@ ACCOUNTS = {
 
 
 def columns(output: str) -> dict[str, list[str]]:
+    """Each line's columns after the name; who depends on a provider is the last one."""
     return {name: rest for name, *rest in (line.split("\t") for line in output.splitlines())}
 
 
@@ -37,7 +38,7 @@ def test_each_provider_shows_the_accounts_that_sign_in_only_with_it(runner, make
     result = runner.invoke(args=["providers"])
     assert result.exit_code == 0, result.output
     rows = columns(result.stdout)
-    only = {name: rows[name][4] for name in ("google", "github", "company", "plain")}
+    only = {name: rows[name][-1] for name in ("google", "github", "company", "plain")}
     assert only == {
         "google": "1 account can sign in only with it",  # ann; bob has GitHub too
         "github": "1 account can sign in only with it",  # cy
@@ -52,7 +53,7 @@ def test_providers_gone_from_the_file_are_listed_with_who_is_locked_out(runner, 
     assert list(rows)[-2:] == ["gone", "old-sso"]
     assert rows["old-sso"][2] == "removed: 2 accounts can no longer sign in"  # eve, fay
     assert rows["gone"][2] == "removed: 1 account can no longer sign in"  # fay
-    assert rows["old-sso"][4] == "(in the database, not in providers.toml)"
+    assert rows["old-sso"][-1] == "(in the database, not in providers.toml)"
 
 
 def test_the_counts_take_two_statements_however_many_accounts(app, runner, make_user):
@@ -71,4 +72,4 @@ def test_an_unmigrated_database_leaves_the_counts_unknown(tmp_path):
     assert result.exit_code == 0, result.output
     assert "account counts unknown: the database is not migrated" in result.stderr
     rows = columns(result.stdout)
-    assert rows["google"][4] == "? accounts can sign in only with it"
+    assert rows["google"][-1] == "? accounts can sign in only with it"
