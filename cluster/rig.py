@@ -289,6 +289,8 @@ class Rig:
             "REDIS_URL": f"redis://{REDIS}:6379/0",
             "MICROBLOG_PROVIDERS": str(self.tmp / "providers.toml"),
             "MICROBLOG_TRUSTED_PROXIES": "1",
+            # The rig's provider lives on its own (private) network, as a company's SSO would.
+            "MICROBLOG_PRIVATE_PROVIDER_HOSTS": IDP,
             "MICROBLOG_DB_CONNECT_TIMEOUT": "2",
             "MICROBLOG_DB_STATEMENT_TIMEOUT": "5",
             "MICROBLOG_SIGNIN_RATE_LIMIT": SIGNIN_LIMIT,
