@@ -122,7 +122,8 @@ def sessions(args: dict[str, Any]) -> dict[str, Any]:
     posts = [browser.post(f"rate {n} {browser.sub}") for n in range(12)]
     signed_out_at = time.time()
     out = browser.sign_out()
-    after = {name: direct(url, "/", cookie) for name, url in args["hosts"].items()}
+    # A page only the signed-in see: "/" is the public front page to a visitor.
+    after = {name: direct(url, "/settings", cookie) for name, url in args["hosts"].items()}
     checked_in = time.time() - signed_out_at
     return {
         "views_signed_in": sum(signed_in(v) for v in views),
