@@ -147,3 +147,16 @@ def make_user(app):
         return user
 
     return make
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements the app sends from now on, in order (for fixed-count checks)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(db.engine, "before_cursor_execute", record)

@@ -19,14 +19,6 @@ DEAD_PORT = 1  # nothing listens on loopback port 1: connections are refused at 
 OUTAGE_TEXT = "Try again in a moment"
 
 
-@pytest.fixture
-def statements(app):
-    """Every SQL statement the app runs, as text."""
-    seen: list[str] = []
-    sa.event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
-    return seen
-
-
 def test_healthz_answers_without_the_database_or_a_cookie(client, statements):
     response = client.get("/healthz")
     assert response.status_code == 200

@@ -1,23 +1,10 @@
 """The API's list endpoints run a fixed number of SQL statements, however long the page."""
 
 import pytest
-import sqlalchemy as sa
 
 from microblog.extensions import db
 from microblog.social.models import Follow, Like, Notification, Post
 from tests.social.helpers import START
-
-
-@pytest.fixture
-def statements(app):
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def busy(alice, make_user, n, tag):

@@ -15,20 +15,3 @@ def sign_in(client):
 @pytest.fixture
 def alice(make_user, sign_in):
     return sign_in(make_user("alice"))
-
-
-@pytest.fixture
-def sql_log(app):
-    """The SQL statements the app sends from now on, in order."""
-    import sqlalchemy as sa
-
-    from microblog.extensions import db
-
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db.engine, "before_cursor_execute", record)

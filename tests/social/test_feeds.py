@@ -102,23 +102,23 @@ def test_a_tag_feed_in_another_spelling_redirects_to_its_own(client):
 
 
 @pytest.mark.parametrize("path", ["/u/bob/feed.atom", "/tags/news/feed.atom"])
-def test_a_poll_that_hits_its_etag_is_one_query_and_a_304(client, bob, sql_log, path):
+def test_a_poll_that_hits_its_etag_is_one_query_and_a_304(client, bob, statements, path):
     add(bob, "#news first", 1, tags=["news"]).created_at += timedelta(microseconds=500)
     db.session.commit()
     first = client.get(path)
     etag = first.headers["ETag"]
     assert first.headers["Last-Modified"] == "Thu, 01 Jan 2026 09:01:00 GMT"
     assert first.headers["Cache-Control"] == "public, max-age=60"
-    sql_log.clear()
+    statements.clear()
     again = client.get(path, headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.get_data() == b""
     assert again.headers["ETag"] == etag
-    assert len(sql_log) == 1, sql_log
-    sql_log.clear()
+    assert len(statements) == 1, statements
+    statements.clear()
     since = client.get(path, headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert since.status_code == 304
-    assert len(sql_log) == 1, sql_log
+    assert len(statements) == 1, statements
 
 
 def test_the_etag_changes_with_what_the_feed_shows(client, alice, make_user):

@@ -561,18 +561,6 @@ def test_settings_nickname_race(client, alice, make_user, monkeypatch):
 # Performance: a fixed number of statements per page, however many posts it shows
 
 
-@pytest.fixture
-def statements(app):
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db.engine, "before_cursor_execute", record)
-
-
 @pytest.mark.parametrize("path", ["/", "/explore", "/u/bob"])
 def test_statements_per_page_do_not_grow_with_posts(client, alice, make_user, statements, path):
     bob = make_user("bob")

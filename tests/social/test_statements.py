@@ -3,23 +3,10 @@
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from microblog.extensions import db
 from microblog.social.models import Follow, Like, Mention, Notification, Post, PostEdit
 from tests.social.helpers import START, bodies
-
-
-@pytest.fixture
-def statements(app):
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def busy_posts(make_user, n, tag, reply_to=None, chain=False):

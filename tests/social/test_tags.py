@@ -130,7 +130,7 @@ def test_blocked_and_muted_people_stay_off_tag_pages(client, alice, make_user):
     assert shown == ["#news from dave"]
 
 
-def test_a_tag_page_runs_a_fixed_number_of_statements(client, alice, make_user, sql_log):
+def test_a_tag_page_runs_a_fixed_number_of_statements(client, alice, make_user, statements):
     counts = []
     for count in (5, 50):
         # As many authors as posts, so that loading authors one by one would show.
@@ -138,11 +138,11 @@ def test_a_tag_page_runs_a_fixed_number_of_statements(client, alice, make_user, 
             (post,) = add_posts(author, 1, prefix="#counted")
             db.session.add(PostTag(post_id=post.id, tag="counted", created_at=post.created_at))
         db.session.commit()
-        sql_log.clear()
+        statements.clear()
         response = client.get("/tags/counted")
         assert response.status_code == 200
         assert len(bodies(response)) == min(20, count)
-        counts.append(len(sql_log))
+        counts.append(len(statements))
         db.session.execute(sa.delete(Post))
         db.session.commit()
-    assert counts[0] == counts[1] <= 4, sql_log
+    assert counts[0] == counts[1] <= 4, statements
