@@ -19,7 +19,8 @@ from . import limits
 from .clientauth import choose_method
 from .http import BoundedSession
 from .profiles import Profile, ProviderError, SignInError
-from .providers import Provider, url_problem
+from .providers import Provider
+from .urls import url_problem
 from .variants import kind_of
 
 __all__ = ["Profile", "ProviderClient", "ProviderError", "SignInError"]

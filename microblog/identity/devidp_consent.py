@@ -10,7 +10,8 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .devidp_tokens import get_idp
-from .providers import Provider, is_loopback
+from .providers import Provider
+from .urls import is_loopback
 
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 AUTHORIZE_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce",

@@ -24,7 +24,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util import connection as urllib3_connection
 
 from .limits import MAX_ANSWER_BYTES, OverLimit
-from .providers import Provider, is_loopback
+from .providers import Provider
+from .urls import is_loopback
 
 DEFAULT_TIMEOUT = 10.0
 MAX_REDIRECTS = 3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import tomllib
@@ -10,11 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..config import ConfigError
 from .clientauth import AUTH_METHODS, PRIVATE_KEY_JWT, signing_key
 from .kinds import GitHub, OAuth2, OpenIDConnect, kind_for
+from .presets import PRESETS
+from .urls import url_problem
 from .variants import variant_for
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
@@ -27,35 +27,6 @@ SAFE_ALGORITHMS = frozenset(
 )
 DEFAULT_ALGORITHMS = ("RS256", "ES256", "PS256")
 SIGN_OUT_MODES = ("ask", "always", "never")
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "google": {
-        "title": "Google",
-        "issuer": "https://accounts.google.com",
-        "scope": "openid email profile",
-    },
-    "gitlab": {
-        "title": "GitLab",
-        "issuer": "https://gitlab.com",
-        "scope": "openid email profile",
-    },
-    "github": {
-        "title": "GitHub",
-        "base_url": "https://github.com",
-        "scope": "read:user user:email",
-    },
-    # Entra ID; `tenant` (default "common") picks the discovery document (microsoft.py).
-    "microsoft": {"title": "Microsoft", "scope": "openid email profile"},
-    # Sign in with Apple: the client secret is a JWT we sign with Apple's key (apple.py).
-    "apple": {
-        "title": "Apple",
-        "issuer": "https://appleid.apple.com",
-        "scope": "openid email name",
-        "token_endpoint_auth_method": "client_secret_post",
-    },
-    # The issuer and client credentials of the built-in provider are filled in at start-up.
-    "dev": {"title": "Development sign-in", "scope": "openid email profile", "trust_email": False},
-}
 
 STRING_KEYS = frozenset(
     {
@@ -315,27 +286,3 @@ def _substitute(value: str, environ: Mapping[str, str], missing: list[str]) -> s
         return environ[name]
 
     return VAR_RE.sub(replace_var, value)
-
-
-def url_problem(url: str) -> str | None:
-    """Say what is wrong with an endpoint URL, or return None: https, or http on loopback."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return f"{url!r} is not a valid URL"
-    if parts.scheme not in ("http", "https") or not host:
-        return f"{url!r} is not an http(s) URL"
-    if parts.scheme == "http" and not is_loopback(host):
-        return f"{url!r} uses plain http; only https is allowed (http only on loopback hosts)"
-    return None
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -22,8 +22,9 @@ from werkzeug.wrappers import Response
 
 from .models import UserSession
 from .profiles import ProviderError
-from .providers import OIDC, Provider, url_problem
+from .providers import OIDC, Provider
 from .registry import get_client, get_provider
+from .urls import url_problem
 
 log = logging.getLogger(__name__)
 PENDING_KEY = "rp_logout"
