@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.cpu import Backends
 from microblog.config import database_url
 
 
@@ -19,6 +20,8 @@ class Database:
         self.work = work
         self.base = database_url(postgres_url)
         self.created: dict[str, str] = {}
+        # Names the app's connections, so that bench/cpu.py finds the backends that serve them.
+        self.application_name = f"microblog-bench-{os.getpid()}"
 
     def create(self, label: str) -> str:
         """Return the URL of a new empty database for this size."""
@@ -32,7 +35,14 @@ class Database:
         self.created[label] = schema
         separator = "&" if "?" in self.base else "?"
         # Every connection of the app, the migrations and gunicorn sees only this schema.
-        return f"{self.base}{separator}options=-csearch_path%3D{schema}"
+        return (
+            f"{self.base}{separator}options=-csearch_path%3D{schema}"
+            f"&application_name={self.application_name}"
+        )
+
+    def backends(self) -> Backends | None:
+        """The PostgreSQL backends serving the app's connections (None on SQLite)."""
+        return None if self.kind == "sqlite" else Backends(self.base, self.application_name)
 
     def drop(self, label: str) -> None:
         name = self.created.pop(label, None)

@@ -1,6 +1,7 @@
 """Load generators: wrk when it can be found or installed, else a Python one (with a warning).
 
-Standalone: `python -m bench.loadgen URL [--duration 5] [--connections 8] [--python]`.
+Both can cycle over many requests (paths and headers: many readers' cookies), wrk through a Lua
+script. Standalone: `python -m bench.loadgen URL [--duration 5] [--connections 8] [--python]`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
@@ -57,10 +60,23 @@ def find_wrk(install: bool = True) -> str | None:
     return shutil.which("wrk")
 
 
+Request = tuple[str, dict[str, str]]  # a path and its headers
+
+
 def run_wrk(
-    wrk: str, url: str, headers: dict[str, str], duration: float, connections: int, threads: int = 2
+    wrk: str,
+    url: str,
+    requests: list[Request],
+    duration: float,
+    connections: int,
+    threads: int = 2,
+    script_dir: Path | None = None,
 ) -> Result:
-    """Load url with wrk for duration seconds and parse its report."""
+    """Load url's server with wrk for duration seconds, cycling over requests, and parse it.
+
+    One request is sent as wrk's own (-H headers); several go through a Lua script whose
+    request() cycles over them, so that no cache of one whole page can answer them all.
+    """
     cmd = [
         wrk,
         f"-t{threads}",
@@ -70,10 +86,59 @@ def run_wrk(
         "--timeout",
         "10s",
     ]
-    for name, value in headers.items():
-        cmd += ["-H", f"{name}: {value}"]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory(dir=script_dir) as tmp:
+        if len(requests) == 1:
+            path, headers = requests[0]
+            for name, value in headers.items():
+                cmd += ["-H", f"{name}: {value}"]
+            target = urljoin(url, path)
+        else:
+            script = Path(tmp) / "rotate.lua"
+            script.write_text(lua_script(requests))
+            cmd += ["-s", str(script)]
+            target = url
+        out = subprocess.run(cmd + [target], capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)
+
+
+def lua_script(requests: list[Request]) -> str:
+    """A wrk script whose request() cycles over requests; each thread starts elsewhere."""
+    entries = ",\n".join(f"  {{{_lua(path)}, {_lua_table(headers)}}}" for path, headers in requests)
+    return f"""-- written by bench/loadgen.py: cycle over {len(requests)} requests
+local entries = {{
+{entries}
+}}
+local requests = {{}}
+local i = 0
+local threads = 0
+
+function setup(thread)
+  thread:set("first", threads * 7919)
+  threads = threads + 1
+end
+
+function init(args)
+  for k, entry in ipairs(entries) do
+    requests[k] = wrk.format("GET", entry[1], entry[2])
+  end
+  i = (first or 0) % #requests
+end
+
+function request()
+  i = i % #requests + 1
+  return requests[i]
+end
+"""
+
+
+def _lua_table(headers: dict[str, str]) -> str:
+    return "{" + ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in headers.items()) + "}"
+
+
+def _lua(text: str) -> str:
+    if any(c in text for c in "\r\n\0"):
+        raise ValueError(f"not for a request line or header: {text!r}")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def parse_wrk(out: str) -> Result:
@@ -97,16 +162,19 @@ def _ms(value: str, unit: str) -> float:
 
 
 def run_python(
-    url: str, headers: dict[str, str], duration: float, connections: int, processes: int = 2
+    url: str, requests: list[Request], duration: float, connections: int, processes: int = 2
 ) -> Result:
-    """Load url from `processes` processes with threads, one connection per request, like wrk."""
+    """Load url's server from `processes` processes with threads, one connection per request,
+    cycling over requests like the wrk script."""
     processes = max(1, min(processes, connections))
     per_process = [
         connections // processes + (i < connections % processes) for i in range(processes)
     ]
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(processes) as pool:
-        parts = pool.starmap(_load_process, [(url, headers, duration, n) for n in per_process])
+        parts = pool.starmap(
+            _load_process, [(url, requests, duration, n, i) for i, n in enumerate(per_process)]
+        )
     latencies = sorted(lat for lats, _ in parts for lat in lats)
     errors = sum(e for _, e in parts)
     if not latencies:
@@ -115,21 +183,29 @@ def run_python(
     return Result(len(latencies) / duration, pick(0.50), pick(0.99), len(latencies), errors)
 
 
-def _load_process(url: str, headers: dict[str, str], duration: float, threads: int):
+def _raw_request(netloc: str, path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", f"Host: {netloc}", "Connection: close"]
+    return ("\r\n".join(lines + [f"{k}: {v}" for k, v in headers.items()]) + "\r\n\r\n").encode()
+
+
+def _load_process(
+    url: str, requests: list[Request], duration: float, threads: int, process: int
+) -> tuple[list[float], int]:
     parts = urlsplit(url)
     target = (parts.hostname or "127.0.0.1", parts.port or 80)
-    path = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
-    lines = [f"GET {path} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
-    request = ("\r\n".join(lines + [f"{k}: {v}" for k, v in headers.items()]) + "\r\n\r\n").encode()
+    raw = [_raw_request(parts.netloc, path, headers) for path, headers in requests]
     deadline = time.monotonic() + duration
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
 
-    def worker() -> None:
+    def worker(first: int) -> None:
         mine: list[float] = []
         bad = 0
+        n = first
         while time.monotonic() < deadline:
+            request = raw[n % len(raw)]
+            n += 1
             started = time.perf_counter()
             try:
                 with socket.create_connection(target, timeout=10) as sock:
@@ -149,7 +225,10 @@ def _load_process(url: str, headers: dict[str, str], duration: float, threads: i
             latencies.extend(mine)
             errors[0] += bad
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [
+        threading.Thread(target=worker, args=((process * threads + t) * 7919,))
+        for t in range(threads)
+    ]
     for t in pool:
         t.start()
     for t in pool:
@@ -166,12 +245,15 @@ def main() -> None:
     parser.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
     args = parser.parse_args()
     headers = dict(h.split(": ", 1) for h in args.header)
+    parts = urlsplit(args.url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    requests = [(parts.path + (f"?{parts.query}" if parts.query else "") or "/", headers)]
     wrk = None if args.python else find_wrk()
     if wrk:
-        result = run_wrk(wrk, args.url, headers, args.duration, args.connections)
+        result = run_wrk(wrk, base, requests, args.duration, args.connections)
     else:
         print("warning: using the Python load generator", file=sys.stderr)
-        result = run_python(args.url, headers, args.duration, args.connections)
+        result = run_python(base, requests, args.duration, args.connections)
     print(result)
 
 

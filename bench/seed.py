@@ -23,7 +23,8 @@ YEAR = timedelta(days=365)
 REPLIES = 0.2  # of posts answer an earlier one, most often a recent one
 LIKED = 0.3  # of posts have likes, 1 to 8 each
 THREAD_REPLIES = 45  # the measured thread: more replies than a page holds
-NOTIFICATIONS = 500  # for the reader: more than a page, newest unseen
+READERS = 200  # the signed-in load rotates over these, so no cache of one whole page serves it
+NOTIFICATIONS = 100  # for each reader: more than a page, the newest unseen
 WORDS = """
     the a of and to in is it that was for on are with as I his they be at one have this from
     or had by hot word but what some we can out other were all there when up use your how
@@ -51,9 +52,14 @@ class Seeded:
     follows: int
     posts: int
     seconds: float
-    reader_id: int  # follows `follows` users: their home timeline is measured
+    reader_ids: tuple[int, ...]  # READERS people who follow `follows` each: the signed-in load
     profile_nickname: str  # someone the reader follows: their profile is measured
     thread_post_id: int  # a reply deep in a thread with many replies: its page is measured
+
+    @property
+    def reader_id(self) -> int:
+        """The first reader: the in-process checks and the profile sign in as them."""
+        return self.reader_ids[0]
 
 
 def seed(
@@ -82,7 +88,9 @@ def seed(
             db.session.execute(sa.insert(Post), batch)
             db.session.commit()
         thread_post_id = _threads_likes_mentions(rng, ids, now)
-        db.session.execute(sa.insert(Notification), list(_notifications(rng, ids, now)))
+        for reader in ids[:READERS]:
+            rows = list(_notifications(rng, reader, ids, now))
+            db.session.execute(sa.insert(Notification), rows)
         db.session.commit()
         _store_tags()
         if db.engine.dialect.name == "postgresql":
@@ -96,7 +104,7 @@ def seed(
         nickname = profile.nickname
         db.engine.dispose()
     seconds = time.perf_counter() - started
-    return Seeded(users, follows, posts, seconds, ids[0], nickname, thread_post_id)
+    return Seeded(users, follows, posts, seconds, tuple(ids[:READERS]), nickname, thread_post_id)
 
 
 def _tagged(rng: random.Random, body: str) -> str:
@@ -191,15 +199,18 @@ def _threads_likes_mentions(rng: random.Random, ids: list[int], now: datetime) -
     return chain[-1]
 
 
-def _notifications(rng: random.Random, ids: list[int], now: datetime) -> Iterator[dict]:
+def _notifications(
+    rng: random.Random, reader: int, ids: list[int], now: datetime
+) -> Iterator[dict]:
     posts = db.session.scalars(
-        sa.select(Post.id).where(Post.user_id == ids[0]).order_by(Post.id.desc()).limit(50)
+        sa.select(Post.id).where(Post.user_id == reader).order_by(Post.id.desc()).limit(50)
     ).all()
+    others = [i for i in ids if i != reader]
     for n in range(NOTIFICATIONS):
         kind = rng.choice(("mention", "reply", "like", "follow"))
         yield {
-            "recipient_id": ids[0],
-            "actor_id": rng.choice(ids[1:]),
+            "recipient_id": reader,
+            "actor_id": rng.choice(others),
             "kind": kind,
             "post_id": None if kind == "follow" or not posts else rng.choice(posts),
             "created_at": now - timedelta(minutes=NOTIFICATIONS - n),

@@ -9,6 +9,7 @@ path from our browser are the front channel, the others are the app's own calls.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import threading
 import time
@@ -20,8 +21,15 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from bench.server import Gunicorn, free_port
+
 BROWSER_UA = "microblog-bench-browser"
 PEOPLE = 8  # returning people: the first round creates their accounts
+# A benchmark of sign-in throughput from one address, not of the limiter (which still runs).
+NO_SIGNIN_LIMITS = {
+    "MICROBLOG_SIGNIN_RATE_LIMIT": "1000000 per minute",
+    "MICROBLOG_CALLBACK_RATE_LIMIT": "1000000 per minute",
+}
 
 
 class SignInFailed(Exception):
@@ -141,6 +149,51 @@ def run(
         "per_signin": measured.as_dict(ok),
         "failure_reasons": failure_reasons(error_log),
     }
+
+
+def measure(args: argparse.Namespace, url: str, work: Path, env: dict[str, str]) -> dict:
+    """Sign in through the built-in dev provider, served by a gunicorn of its own."""
+    # The app calls its own provider (token, userinfo) while it serves a callback: a worker
+    # whose threads all wait on callbacks cannot answer those calls (they time out). Each
+    # browser holds at most two threads at once, so two threads per browser never run out.
+    threads = 2 * args.signin_threads
+    print(
+        f"   sign-in: built-in dev provider, 2 workers x {threads} threads, --preload", flush=True
+    )
+    (work / "providers-dev.toml").write_text('[providers.dev]\npreset = "dev"\n')
+    port = free_port()  # the issuer names the port, so choose it first
+    server_env = {
+        **env,
+        **NO_SIGNIN_LIMITS,
+        "DATABASE_URL": url,
+        "MICROBLOG_ENV": "development",
+        "MICROBLOG_PROVIDERS": str(work / "providers-dev.toml"),
+        "DEV_IDP_ISSUER": f"http://127.0.0.1:{port}/dev-idp",
+    }
+    # --preload: the dev provider makes its signing key at start-up; one key for both workers.
+    server = Gunicorn(
+        "microblog:create_app()",
+        server_env,
+        work,
+        "signin",
+        threads=threads,
+        preload=True,
+        access_log=True,
+        port=port,
+    )
+    with server:
+        server.wait_ready("/login")
+        result = run(
+            server.url, server.access_log, server.error_log, args.signin_threads, args.duration
+        )
+        result["worker_rss_mb"] = server.worker_rss_mb()
+        result["command"] = server.command
+    print(
+        f"   sign-in: {result['signins_per_s']}/s, provider requests per sign-in from the app: "
+        f"{result['per_signin']['app']}",
+        flush=True,
+    )
+    return result
 
 
 def tally(access_log: Path, offset: int, prefix: str) -> Tally:
