@@ -29,8 +29,11 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-# The benchmark (bench/README.md): 10k and 100k posts by default, e.g.
-# make bench BENCH_ARGS="--posts 10k,100k,1m"  or  BENCH_ARGS="--database postgresql"
+# The benchmark (bench/README.md): 10k and 100k posts on SQLite by default. Issue 13's runs:
+# make bench BENCH_ARGS="--posts 10k,100k,1m"   (then with --database postgresql), and the home
+# timeline at 10M posts: BENCH_ARGS="--posts 10k,10m --database postgresql --no-heavy".
+# A quick check: BENCH_ARGS="--posts 10k --duration 1 --rounds 1 --no-signin --no-heavy
+# --results /tmp/bench" (never over bench/results/latest.md from a loaded machine).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

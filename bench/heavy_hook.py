@@ -1,11 +1,12 @@
 """Run the heavy readers' scenario (bench/heavy.py, written with the timeline work) in this run.
 
-The contract: `bench.heavy.run(args, database) -> dict`, where args is this run's options
-(duration, rounds, connections, python_loadgen, heavy_posts, results, ...) and database the
-run's Database (a fresh SQLite file or PostgreSQL schema per label). The dict it returns holds
-`readers`: {name: {"rps": req/s, ...}} measured in the same rounds, and `baseline`: the name of
-the reader following 50 whom the others are compared with. Anything else in it is kept in the
-JSON. Until bench/heavy.py exists, the report says the heavy readers were not measured.
+The entry point is `bench.heavy.run(args, database) -> dict`. Its options are its own
+(`bench.heavy.parse_args([])`'s defaults), with this run's database, load settings and
+`--heavy-posts` as the one size. It returns, by size, each reader kind's timeline query times
+(`queries`) and home page req/s (`home req/s`), measured in round robin in the same run; the
+reader following 50 is the baseline the others are compared with. A result that already says
+`readers: {name: {"rps": ...}}` and `baseline` is taken as it is. Until bench/heavy.py exists,
+the report says the heavy readers were not measured.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from bench.databases import Database
 
 HEAVY_RATIO = 0.8  # each reader's req/s over the baseline reader's (following 50), same run
+BASELINE = "follows 50"
 
 
 def run(args: argparse.Namespace, database: Database) -> dict[str, Any]:
@@ -31,21 +33,48 @@ def run(args: argparse.Namespace, database: Database) -> dict[str, Any]:
     entry = getattr(heavy, "run", None)
     if entry is None:
         return {"skipped": "bench/heavy.py has no run(args, database)"}
+    options = heavy.parse_args([]) if hasattr(heavy, "parse_args") else argparse.Namespace()
+    for name in ("database", "postgres_url", "duration", "rounds", "connections"):
+        setattr(options, name, getattr(args, name))
+    options.sizes = [args.heavy_posts]
+    options.posts = str(args.heavy_posts)
     print(f"== heavy readers (bench/heavy.py, {args.heavy_posts:,} posts)", flush=True)
     try:
-        result = entry(args, database)
+        result = entry(options, database)
     except Exception as exc:  # reported; the pages' results are kept
         traceback.print_exc()
         return {"failed": f"{type(exc).__name__}: {exc}"}
-    return result if isinstance(result, dict) else {"failed": f"run() returned {result!r}"}
+    if not isinstance(result, dict):
+        return {"failed": f"run() returned {result!r}"}
+    return normalise(result)
+
+
+def normalise(result: dict[str, Any]) -> dict[str, Any]:
+    """Add `readers` and `baseline` from heavy.py's by-size figures (its largest size)."""
+    if "readers" in result or not result.get("sizes"):
+        return result
+    label, size = list(result["sizes"].items())[-1]
+    rps = size.get("home req/s") or {}
+    queries = size.get("queries") or {}
+    readers = {
+        kind: {
+            "rps": rps.get(kind),
+            "query_ms": (queries.get(kind) or {}).get("after ms"),
+            "query_ms_before": (queries.get(kind) or {}).get("before ms"),
+        }
+        for kind in dict.fromkeys([*queries, *rps])
+    }
+    setup = (
+        f"bench/heavy.py: {label} posts; each kind of reader's home page under gunicorn + wrk, "
+        "round robin; timeline query ms in-process (median), the current strategy."
+    )
+    return {**result, "readers": readers, "baseline": BASELINE, "setup": setup}
 
 
 def ratios(heavy: dict[str, Any]) -> dict[str, float] | None:
     """Each reader's req/s over the baseline's; None when there is nothing to compare."""
     readers = heavy.get("readers") or {}
-    baseline = heavy.get("baseline") or next(
-        (name for name in readers if "50" in name and "2000" not in name.replace(",", "")), None
-    )
+    baseline = heavy.get("baseline", BASELINE)
     if baseline not in readers or not readers[baseline].get("rps"):
         return None
     base = readers[baseline]["rps"]

@@ -66,7 +66,7 @@ Request = tuple[str, dict[str, str]]  # a path and its headers
 def run_wrk(
     wrk: str,
     url: str,
-    requests: list[Request],
+    requests: list[Request] | dict[str, str],
     duration: float,
     connections: int,
     threads: int = 2,
@@ -77,6 +77,8 @@ def run_wrk(
     One request is sent as wrk's own (-H headers); several go through a Lua script whose
     request() cycles over them, so that no cache of one whole page can answer them all.
     """
+    if isinstance(requests, dict):  # the earlier form: one URL, these headers
+        requests = [("", requests)]
     cmd = [
         wrk,
         f"-t{threads}",
@@ -162,10 +164,16 @@ def _ms(value: str, unit: str) -> float:
 
 
 def run_python(
-    url: str, requests: list[Request], duration: float, connections: int, processes: int = 2
+    url: str,
+    requests: list[Request] | dict[str, str],
+    duration: float,
+    connections: int,
+    processes: int = 2,
 ) -> Result:
     """Load url's server from `processes` processes with threads, one connection per request,
     cycling over requests like the wrk script."""
+    if isinstance(requests, dict):  # the earlier form: one URL, these headers
+        requests = [("", requests)]
     processes = max(1, min(processes, connections))
     per_process = [
         connections // processes + (i < connections % processes) for i in range(processes)
@@ -193,7 +201,8 @@ def _load_process(
 ) -> tuple[list[float], int]:
     parts = urlsplit(url)
     target = (parts.hostname or "127.0.0.1", parts.port or 80)
-    raw = [_raw_request(parts.netloc, path, headers) for path, headers in requests]
+    here = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+    raw = [_raw_request(parts.netloc, path or here, headers) for path, headers in requests]
     deadline = time.monotonic() + duration
     latencies: list[float] = []
     errors = [0]

@@ -43,7 +43,7 @@ def profile_page(app: Flask, cookies: list[str], path: str = "/") -> dict[str, A
     stats = pstats.Stats(profiler)
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
     total = stats.total_tt  # type: ignore[attr-defined]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "function": shorten(file, line, func),
             "calls": round(calls / REQUESTS, 1),

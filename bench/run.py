@@ -22,6 +22,7 @@ from bench import heavy_hook, inprocess, loadgen, pages, profiling, report, sign
 from bench.cpu import Meter
 from bench.databases import Database
 from bench.options import HOME_ONLY_FROM, parse_args, size_label
+from bench.options import parse_size as parse_size  # bench/heavy.py imports it from here
 from bench.rounds import Loader, Target, round_robin
 from bench.seed import READERS, seed
 from bench.seed_large import seed_home_only

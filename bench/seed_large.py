@@ -37,12 +37,12 @@ def seed_home_only(
     with app.app_context():
         upgrade()
         db.session.execute(sa.insert(User), list(_users(rng, users, now)))
-        ids = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
+        ids = list(db.session.scalars(sa.select(User.id).order_by(User.id)))
         followed_by_reader: list[int] = []
         for batch in _batches(_follows(rng, ids, follows, now, followed_by_reader)):
             db.session.execute(sa.insert(Follow), batch)
         db.session.commit()
-        rows = _progress(_posts(rng, list(ids), posts, now), posts)
+        rows = _progress(_posts(rng, ids, posts, now), posts)
         if db.engine.dialect.name == "postgresql":
             _copy_posts(rows)
         else:

@@ -170,7 +170,9 @@ def plan_verdict(sizes: dict) -> tuple[str, bool | None, str]:
     LIMIT sort by the limit and stops reading each author's index early, and a LATERAL page per
     author sorts (authors × page) rows whatever the size of the table."""
     name = "query plans: no full scan, no sort of all the posts"
-    hard, soft, searches = [], set(), set()
+    hard: list[str] = []
+    soft: set[str] = set()
+    searches: set[str] = set()
     for label, s in sizes.items():
         for page, p in s["pages"].items():
             for plan in p["plans"]:
