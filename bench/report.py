@@ -172,14 +172,16 @@ def heavy_lines(heavy: dict[str, Any] | None) -> list[str]:
     lines = [
         str(heavy.get("setup", "bench/heavy.py")),
         "",
-        "| reader | req/s | × the reader following 50 | timeline query ms |",
-        "|---|--:|--:|--:|",
+        "| reader | req/s | × the baseline reader | timeline query ms | before issue 13 |",
+        "|---|--:|--:|--:|--:|",
     ]
+    baseline = heavy.get("baseline", heavy_hook.BASELINE)
     for name, reader in (heavy.get("readers") or {}).items():
-        ratio = f"{ratios[name]:.2f}" if name in ratios else "1"
+        ratio = "1 (baseline)" if name == baseline else _ratio(ratios.get(name))
+        rps = reader.get("rps")
         lines.append(
-            f"| {name} | {reader.get('rps', float('nan')):,.0f} | {ratio} | "
-            f"{_ms(reader.get('query_ms'))} |"
+            f"| {name} | {'–' if rps is None else f'{rps:,.0f}'} | {ratio} | "
+            f"{_ms(reader.get('query_ms'))} | {_ms(reader.get('query_ms_before'))} |"
         )
     return lines
 
