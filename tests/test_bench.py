@@ -131,3 +131,21 @@ def test_targets_judge_ratios_per_database_and_growth_per_page():
 def test_profile_paths_are_shortened():
     assert profiling.shorten(f"{profiling.ROOT}microblog/app.py", 3, "f") == "microblog/app.py:3(f)"
     assert profiling.shorten("~", 0, "<built-in method len>") == "<built-in method len>"
+
+
+def sized(chain_ms: float, scan: bool = False) -> dict:
+    posts = {"posts_query": True, "alarms": [], "plan": []}
+    chain = {"posts_query": False, "alarms": ["USE TEMP B-TREE FOR ORDER BY"], "ms": chain_ms}
+    if scan:
+        chain["alarms"].append("SCAN post")
+    return {"pages": {"thread": {"query_ms": 0.1, "plans": [posts, chain]}}}
+
+
+@pytest.mark.parametrize(
+    ("small", "large", "scan", "holds"),
+    [(0.1, 0.15, False, True), (0.1, 0.5, False, False), (0.1, 0.1, True, False)],
+)
+def test_a_sort_fails_the_plans_only_when_its_statement_slows_down(small, large, scan, holds):
+    _, verdict, detail = targets.plan_verdict({"10k": sized(small, scan), "1M": sized(large, scan)})
+    assert verdict is holds
+    assert ("SCAN post" in detail) is scan
