@@ -68,12 +68,14 @@ def paths(app: Flask, seeded: Seeded, cookie: str, home_only: bool = False) -> d
 
 
 def search_pages(nickname: str) -> dict[str, str]:
-    """A tag page and searches: a common word, a phrase, and one person's posts with a word."""
+    """A tag page and searches: a common word, a phrase, one person's posts with a word, and a
+    tag with a word."""
     return {
         "tag page": f"/tags/{TAGS[0]}",
         "search word": "/search?" + urlencode({"q": "coffee"}),
         "search phrase": "/search?" + urlencode({"q": '"the river"'}),
         "search from:": "/search?" + urlencode({"q": f"from:{nickname} music"}),
+        "search #tag word": "/search?" + urlencode({"q": f"#{TAGS[2]} {TAGS[0]}"}),
     }
 
 
