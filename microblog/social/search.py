@@ -36,7 +36,8 @@ SEARCH_TABLES = {
     for table in ("post_fts", "user_fts")
     for part in ("", "_config", "_data", "_docsize", "_idx")
 }
-SEARCH_INDEXES = {"ix_post_search_vector", "ix_user_display_name_search"}
+SEARCH_INDEXES = {"ix_post_search_vector", "ix_post_word_pairs", "ix_user_display_name_search"}
+SEARCH_COLUMNS = {"search_vector", "word_pairs"}
 
 
 class SearchProblem(ValueError):
@@ -110,7 +111,7 @@ def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> 
     if type_ == "table":
         return name not in SEARCH_TABLES
     if type_ == "column":
-        return not (parent_names.get("table_name") == "post" and name == "search_vector")
+        return not (parent_names.get("table_name") == "post" and name in SEARCH_COLUMNS)
     return not (type_ == "index" and name in SEARCH_INDEXES)
 
 
@@ -166,7 +167,7 @@ def candidates(search: Search, viewer_id: int | None) -> sa.Subquery:
         newest = query.order_by(Post.created_at.desc(), Post.id.desc())
         return newest.limit(CANDIDATES).subquery("found")
     if db.engine.dialect.name == "postgresql":
-        return _postgresql(search.phrases, _filters(search, Post.id) + visible)
+        return _postgresql(search, _filters(search, Post.id) + visible)
     return _sqlite(search, visible)
 
 
@@ -209,20 +210,36 @@ def _coverage(phrases: list[str]) -> sa.ColumnElement[Any]:
     return sa.cast(total, sa.Float) / (sa.func.length(Post.body) + 1)
 
 
-def _postgresql(phrases: list[str], conditions: list[sa.ColumnElement[bool]]) -> sa.Subquery:
+def _postgresql(search: Search, conditions: list[sa.ColumnElement[bool]]) -> sa.Subquery:
     vector: sa.ColumnElement[Any] = sa.literal_column("post.search_vector")
-    terms = [sa.func.phraseto_tsquery("simple", _value(p)) for p in phrases]
-    ts_query: sa.ColumnElement[Any] = terms[0]
-    for term in terms[1:]:
-        ts_query = ts_query.op("&&")(term)
-    score = sa.func.ts_rank(vector, ts_query).label("score")
-    query = sa.select(Post.id, Post.created_at, score).where(vector.op("@@")(ts_query), *conditions)
-    # PostgreSQL guesses a phrase as common as its words together, then walks the posts from
-    # the newest hoping to meet it soon; a rare phrase of common words is then a walk through
-    # every post (1.4 s at 1M posts). `id + 0` cannot be read from an index: the GIN index
-    # finds the phrase's posts, which are sorted (72 ms there). Words alone it guesses well.
-    newest = Post.id + 0 if any(" " in phrase for phrase in phrases) else Post.id
-    return query.order_by(newest.desc()).limit(CANDIDATES).subquery("found")
+    score = sa.func.ts_rank(vector, _tsquery(search.phrases)).label("score")
+    # A phrase of common words is in few posts, but each word is in many: its pairs (migration
+    # 0011) find those few in the pairs' GIN index, and tell the planner how few. The phrase
+    # is then checked on them alone, on an expression that index does not cover: read from
+    # the words' index too, each word's many posts would cost more than all the rest.
+    phrases = [p for p in search.phrases if " " in p]
+    # Single words, and the tag's words (post_tag still decides, as on SQLite), by that index.
+    words = [p for p in search.phrases if " " not in p] + _tag_words(search.tags)
+    where = list(conditions)
+    if words:
+        where.append(vector.op("@@")(_tsquery(words)))
+    if phrases:
+        pairs = sa.func.post_word_pairs(_value(phrases[0]))
+        for phrase in phrases[1:]:
+            pairs = pairs.op("||")(sa.func.post_word_pairs(_value(phrase)))
+        where.append(sa.literal_column("post.word_pairs").op("@>")(pairs))
+        unindexed = sa.func.coalesce(vector, sa.literal_column("''::tsvector"))
+        where.append(unindexed.op("@@")(_tsquery(phrases)))
+    query = sa.select(Post.id, Post.created_at, score).where(*where)
+    return query.order_by(Post.id.desc()).limit(CANDIDATES).subquery("found")
+
+
+def _tsquery(phrases: list[str]) -> sa.ColumnElement[Any]:
+    """Match all these phrases (of one word or more), in PostgreSQL's terms."""
+    first, *rest = (sa.func.phraseto_tsquery("simple", _value(p)) for p in phrases)
+    for term in rest:
+        first = first.op("&&")(term)
+    return first
 
 
 def search_posts(search: Search, viewer_id: int | None, page: int, size: int) -> list[Post]:
