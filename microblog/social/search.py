@@ -40,6 +40,11 @@ SEARCH_INDEXES = {"ix_post_search_vector", "ix_post_word_pairs", "ix_user_displa
 SEARCH_COLUMNS = {"search_vector", "word_pairs"}
 
 
+# Written into the statement: a bound configuration would leave a prepared statement's
+# generic plan (psycopg prepares one run five times) without the query to plan for.
+SIMPLE = sa.literal_column("'simple'::regconfig")
+
+
 class SearchProblem(ValueError):
     """What someone typed cannot be searched for; the message says why, for them to read."""
 
@@ -150,6 +155,11 @@ def _value(text: str) -> sa.BindParameter[str]:
     return sa.bindparam(None, text, type_=sa.String(), literal_execute=True)
 
 
+def _number(n: int) -> sa.BindParameter[int]:
+    """A limit written into the statement: planned for it, as _value's terms are."""
+    return sa.bindparam(None, n, type_=sa.Integer(), literal_execute=True)
+
+
 def _visible(viewer_id: int | None) -> list[sa.ColumnElement[bool]]:
     """The posts a viewer may see: not deleted, not by someone they do not see."""
     conditions: list[sa.ColumnElement[bool]] = [Post.user_id.is_not(None)]
@@ -165,7 +175,7 @@ def candidates(search: Search, viewer_id: int | None) -> sa.Subquery:
         query = sa.select(Post.id, Post.created_at, sa.literal(0).label("score"))
         query = query.where(*_filters(search, Post.id), *visible)
         newest = query.order_by(Post.created_at.desc(), Post.id.desc())
-        return newest.limit(CANDIDATES).subquery("found")
+        return newest.limit(_number(CANDIDATES)).subquery("found")
     if db.engine.dialect.name == "postgresql":
         return _postgresql(search, _filters(search, Post.id) + visible)
     return _sqlite(search, visible)
@@ -184,7 +194,7 @@ def _sqlite(search: Search, visible: list[sa.ColumnElement[bool]]) -> sa.Subquer
         .where(table.op("MATCH")(match), *_filters(search, fts.c.rowid + 0), *visible)
     )
     # FTS5 walks its matches by rowid, newest first, and stops at the limit.
-    return query.order_by(fts.c.rowid.desc()).limit(CANDIDATES).subquery("found")
+    return query.order_by(fts.c.rowid.desc()).limit(_number(CANDIDATES)).subquery("found")
 
 
 def _tag_words(tags: list[str]) -> list[str]:
@@ -231,12 +241,12 @@ def _postgresql(search: Search, conditions: list[sa.ColumnElement[bool]]) -> sa.
         unindexed = sa.func.coalesce(vector, sa.literal_column("''::tsvector"))
         where.append(unindexed.op("@@")(_tsquery(phrases)))
     query = sa.select(Post.id, Post.created_at, score).where(*where)
-    return query.order_by(Post.id.desc()).limit(CANDIDATES).subquery("found")
+    return query.order_by(Post.id.desc()).limit(_number(CANDIDATES)).subquery("found")
 
 
 def _tsquery(phrases: list[str]) -> sa.ColumnElement[Any]:
     """Match all these phrases (of one word or more), in PostgreSQL's terms."""
-    first, *rest = (sa.func.phraseto_tsquery("simple", _value(p)) for p in phrases)
+    first, *rest = (sa.func.phraseto_tsquery(SIMPLE, _value(p)) for p in phrases)
     for term in rest:
         first = first.op("&&")(term)
     return first
@@ -249,8 +259,8 @@ def search_posts(search: Search, viewer_id: int | None, page: int, size: int) ->
     best = (
         sa.select(found.c.id, found.c.score, found.c.created_at)
         .order_by(found.c.score.desc(), found.c.created_at.desc(), found.c.id.desc())
-        .offset((page - 1) * size)
-        .limit(size + 1)
+        .offset(_number((page - 1) * size))
+        .limit(_number(size + 1))
         .subquery("best")
     )
     query = posts_query(viewer_id is not None).join(best, best.c.id == Post.id)
