@@ -54,7 +54,7 @@ SEARCH_COLUMNS = {"search_vector", "word_pairs"}
 
 # Written into the statement: a bound configuration would leave a prepared statement's
 # generic plan (psycopg prepares one run five times) without the query to plan for.
-SIMPLE = sa.literal_column("'simple'::regconfig")
+SIMPLE: sa.ColumnElement[Any] = sa.literal_column("'simple'::regconfig")
 
 
 class SearchProblem(ValueError):
@@ -246,7 +246,7 @@ def _postgresql(search: Search, conditions: list[sa.ColumnElement[bool]]) -> sa.
     if words:
         where.append(vector.op("@@")(_tsquery(words)))
     if phrases:
-        pairs = sa.func.post_word_pairs(_value(phrases[0]))
+        pairs: sa.ColumnElement[Any] = sa.func.post_word_pairs(_value(phrases[0]))
         for phrase in phrases[1:]:
             pairs = pairs.op("||")(sa.func.post_word_pairs(_value(phrase)))
         where.append(sa.literal_column("post.word_pairs").op("@>")(pairs))
@@ -258,10 +258,11 @@ def _postgresql(search: Search, conditions: list[sa.ColumnElement[bool]]) -> sa.
 
 def _tsquery(phrases: list[str]) -> sa.ColumnElement[Any]:
     """Match all these phrases (of one word or more), in PostgreSQL's terms."""
-    first, *rest = (sa.func.phraseto_tsquery(SIMPLE, _value(p)) for p in phrases)
-    for term in rest:
-        first = first.op("&&")(term)
-    return first
+    terms = [sa.func.phraseto_tsquery(SIMPLE, _value(p)) for p in phrases]
+    query: sa.ColumnElement[Any] = terms[0]
+    for term in terms[1:]:
+        query = query.op("&&")(term)
+    return query
 
 
 def search_posts(search: Search, viewer_id: int | None, page: int, size: int) -> list[Post]:
