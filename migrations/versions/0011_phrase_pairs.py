@@ -24,6 +24,8 @@ TRANSLATED = "translate(body, '{}', '{}')".format(
 # as search_vector, as hashtext(first || ' ' || second). Search applies the same function to a
 # phrase: the posts holding all its pairs are the few a phrase check must read. Hashes keep
 # the column small (4 bytes a pair); a collision only adds a post that the check then drops.
+# (hashtext is what hash indexes are built on, which pg_upgrade keeps as they are: a
+# PostgreSQL that computed it otherwise would need this column recomputed.)
 FUNCTION = f"""
 CREATE FUNCTION post_word_pairs(body text) RETURNS integer[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
