@@ -7,9 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Serve the API and the token settings; answer errors under /api/ as problem documents."""
-    from . import openapi, problems, settings_views, tokens, views  # noqa: F401 - openapi
+    from . import notification_views, openapi, problems, settings_views, tokens, views  # noqa: F401
 
-    # openapi's route joins views.bp, so it is imported before the blueprint is registered.
+    # openapi's and notification_views' routes join views.bp: imported before it is registered.
 
     tokens.init_app(app)
     problems.init_app(app)

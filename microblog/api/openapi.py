@@ -44,6 +44,16 @@ BODY_ERRORS = {
     "415": _problem("The body is not JSON."),
     "422": _problem("The post's text is missing, empty or too long."),
 }
+SEEN_ERRORS = {
+    **WRITE_ERRORS,
+    "403": _problem("The token may only read."),
+    "415": _problem("The body is not JSON."),
+    "422": _problem("`up_to` is not a notification id."),
+}
+SEEN_BODY = {
+    "required": False,
+    "content": {"application/json": {"schema": _ref("SeenUpTo")}},
+}
 PAGE_PARAMS = [
     {"name": "before", "in": "query", "schema": {"type": "string"}, "description": "Older page"},
     {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Newer page"},
@@ -117,9 +127,15 @@ def _paths() -> Json:
             "delete": _op("unlike", "Stop liking a post", {**done, **WRITE_ERRORS}),
         },
         "/notifications": {"get": _op(
-            "notifications", "Mentions, replies, likes and follows, newest first",
+            "notifications", "Mentions, replies, likes and follows, newest first, and how "
+            "many are unread (reading marks nothing seen)",
             {"200": _json("A page of notifications", _ref("NotificationPage")), **ERRORS},
             parameters=PAGE_PARAMS)},
+        "/notifications/seen": {"post": _op(
+            "notifications_seen", "Mark notifications seen, as the page does: all of them, or "
+            "those up to `up_to` (the newest one the app showed)",
+            {"200": _json("What is still unread", _ref("Unread")), **SEEN_ERRORS},
+            requestBody=SEEN_BODY)},
     }  # fmt: skip
 
 
@@ -173,7 +189,17 @@ def _schemas() -> Json:
                            "actor": _ref("Person"), "post": {"type": ["integer", "null"]},
                            "created_at": TIME, "seen": {"type": "boolean"}},
         },
-        "NotificationPage": _page_of("Notification"),
+        "NotificationPage": {"allOf": [_page_of("Notification"), _ref("Unread")]},
+        "Unread": {
+            "type": "object", "required": ["unread"],
+            "properties": {"unread": {"type": "integer", "minimum": 0,
+                                      "description": "Notifications not seen yet"}},
+        },
+        "SeenUpTo": {
+            "type": "object",
+            "properties": {"up_to": {**POST_ID, "description": "A notification's id: it and "
+                                     "older ones are marked seen. Leave out for all."}},
+        },
         "NewPost": {
             "type": "object", "required": ["body"],
             "properties": {"body": {"type": "string", "minLength": 1,

@@ -1,4 +1,7 @@
-"""The JSON API under /api/v1/: timelines, people, posts and threads, writing, notifications."""
+"""The JSON API under /api/v1/: timelines, people, posts and threads, writing.
+
+notification_views.py adds the notifications to this blueprint.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import csrf, db, limiter
 from ..models import User
-from ..social import notify, posting, relations, text
+from ..social import posting, relations, text
 from ..social.models import Post
 from ..social.pages import read_window
 from ..social.paging import load_page
@@ -242,11 +245,3 @@ def follow(nickname: str) -> tuple[str, int]:
     refuse_if_blocked(user, other.id, f"follow {nickname}")
     relations.follow(user.id, other.id)
     return "", 204
-
-
-@bp.get("/notifications")
-def notifications() -> Json:
-    """List mentions, replies, likes and new followers, newest first (nothing is marked seen)."""
-    user = token_user()
-    page = notify.load_notifications(user.id, read_window())
-    return serialize.page(page, serialize.notification)

@@ -94,17 +94,17 @@ def unread_count(recipient_id: int) -> int:
     return db.session.scalar(unread_query(), binds(recipient_id)) or 0
 
 
-def mark_seen(recipient_id: int) -> None:
-    """Mark all of a person's notifications seen (not committed).
+def mark_seen(recipient_id: int, up_to: int | None = None) -> None:
+    """Mark a person's notifications seen, all or those up to id `up_to` (not committed).
 
     Those already loaded keep their `seen` as it was, so the page can still point out new ones.
     """
-    db.session.execute(
-        sa.update(Notification)
-        .where(Notification.recipient_id == recipient_id, Notification.seen.is_(False))
-        .values(seen=True)
-        .execution_options(synchronize_session=False)
+    query = sa.update(Notification).where(
+        Notification.recipient_id == recipient_id, Notification.seen.is_(False)
     )
+    if up_to is not None:
+        query = query.where(Notification.id <= up_to)
+    db.session.execute(query.values(seen=True).execution_options(synchronize_session=False))
 
 
 def post_snippet(post: Post | None, length: int = 120) -> str:

@@ -48,7 +48,7 @@ def test_the_api_keeps_to_its_openapi_document(api_schema, owner_token, mode):
     strategies directly: the same cases and checks.
     """
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 14
+    assert len(operations) == 15
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))

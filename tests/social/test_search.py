@@ -137,6 +137,39 @@ def test_the_index_follows_edits_and_deletes(client, alice):
     assert found(client, "reply") == ["a reply keeps the row"]
 
 
+def test_phrases_follow_edits(client, alice):
+    send(client, "/", body="the river bank, then the bank of the river")
+    item = db.session.scalars(sa.select(Post)).one()
+    assert found(client, '"bank of the river" "the river bank"') == [item.body]
+    send(client, f"/p/{item.id}/edit", body="a bank by the river")
+    assert found(client, '"river bank"') == []
+    assert found(client, '"by the river"') == ["a bank by the river"]
+    assert found(client, '"River, BANK"') == []  # the same words, in the other order
+
+
+def test_a_phrase_reads_past_punctuation_and_repeats(client, bob):
+    post(bob, "Down by the river... river, bank!", 1)
+    post(bob, "bank river river", 2)
+    assert found(client, '"the river river bank"') == ["Down by the river... river, bank!"]
+    assert found(client, '"river river"') == [
+        "bank river river",
+        "Down by the river... river, bank!",
+    ]
+
+
+def test_a_search_is_planned_for_its_own_terms(app, client, bob, statements):
+    """Terms and limits are written into the statement, so that even a prepared statement's
+    plan (psycopg prepares one run five times) is made for them."""
+    post(bob, "coffee by the river")
+    statements.clear()
+    assert found(client, '"the river" coffee') == ["coffee by the river"]
+    (sql,) = [s for s in statements if " AS found" in s]
+    assert re.search(r"LIMIT 1000\b", sql) and re.search(r"LIMIT 21\b", sql)
+    if db.engine.dialect.name == "postgresql":  # SQLite prepares nothing across requests
+        assert "'the river'" in sql and "'coffee'" in sql
+        assert "'simple'::regconfig" in sql and "REGCONFIG" not in sql
+
+
 def test_posts_written_before_the_migration_are_found(app, client, bob):
     bob_id = bob.id  # the models are ahead of the schema until upgrade() below
     db.session.commit()
@@ -150,6 +183,8 @@ def test_posts_written_before_the_migration_are_found(app, client, bob):
     finally:
         upgrade()  # whatever happened: later tests share this database's schema
     assert found(client, "river") == ["old #Flask post by the river"]
+    assert found(client, '"by the river"') == ["old #Flask post by the river"]
+    assert found(client, '"the by"') == []
     assert found(client, "#flask") == ["old #Flask post by the river"]
     assert len(bodies(client.get("/tags/flask"))) == 1
 
