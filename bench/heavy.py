@@ -164,6 +164,7 @@ def time_queries(app: Flask, heavy: Heavy, repeat: int) -> dict[str, dict]:
             for name, strategy in (("before", legacy_by_authors), ("after", current)):
                 paging.by_authors = strategy  # type: ignore[assignment]
                 try:
+                    row[f"{name} sql ms"] = _statement_ms(app, partial(_load, reader, first), repeat)
                     row[f"{name} ms"] = _median_ms(partial(_load, reader, first), repeat)
                     if older is not None:
                         row[f"{name} older ms"] = _median_ms(partial(_load, reader, older), repeat)
@@ -181,6 +182,28 @@ def _load(reader: int, window: Window) -> paging.Page[Post]:
     page = load_page(posts_query(True), window, binds(reader), authors=timeline_authors())
     db.session.expunge_all()
     return page
+
+
+def _statement_ms(app: Flask, call: Callable[[], object], repeat: int) -> float:
+    """The database's own time for the page's posts statement: CPU time in process on SQLite,
+    EXPLAIN ANALYZE's execution time on PostgreSQL (wall clock is noise on a shared machine)."""
+    with inprocess.recording(app) as statements:
+        call()
+    statement = inprocess.posts_statement(statements)
+    assert statement is not None
+    times = []
+    with db.engine.connect() as conn:
+        for _ in range(repeat + 1):
+            if conn.dialect.name == "sqlite":
+                started = time.process_time()
+                conn.exec_driver_sql(statement.sql, statement.params).all()
+                times.append((time.process_time() - started) * 1000)
+            else:
+                options = "ANALYZE, TIMING false, FORMAT JSON"
+                sql = f"EXPLAIN ({options}) {statement.sql}"
+                plan = conn.exec_driver_sql(sql, statement.params).scalar()
+                times.append(plan[0]["Execution Time"])
+    return round(statistics.median(times[1:]), 3)
 
 
 def _median_ms(call: Callable[[], object], repeat: int) -> float:

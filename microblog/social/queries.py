@@ -21,7 +21,7 @@ from .paging import Authors, KeyColumn, Page, Window
 
 AnySelect = sa.Select[*tuple[Any, ...]]
 THREAD_DEPTH = 30  # posts shown above the one asked for; a link leads further up
-WALK_PER_FOLLOW = 2  # posts of everyone's a timeline walk may read per person followed
+WALK_PER_FOLLOW = 1  # posts of everyone's a timeline walk may read per person followed
 
 # Built once per process, with the viewer (and the post or nickname) as bound parameters:
 # composing these statements costs more than running them. Run them with binds(...).
@@ -142,8 +142,9 @@ def timeline_authors() -> Authors:
         )
         return sa.and_(sa.or_(author_id == _viewer(), follows), author_id.not_in(hidden_authors()))
 
-    # Two posts of everyone's per person followed: a walk that finds no page costs no more than
-    # reading those people one by one, which then follows.
+    # One post of everyone's per person followed: a walk that finds no page then costs less
+    # than reading those people one by one, which follows (a walked post is a probe, as is a
+    # person); a dense follow set finds its page within it.
     budget = sa.select(WALK_PER_FOLLOW * sa.func.count()).where(Follow.follower_id == _viewer())
     # Each list already without whom the viewer does not see: a page read from it is whole.
     me = sa.select(_viewer()).where(_viewer().not_in(hidden_authors()))
