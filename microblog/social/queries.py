@@ -21,7 +21,8 @@ from .paging import Authors, KeyColumn, Page, Window
 
 AnySelect = sa.Select[*tuple[Any, ...]]
 THREAD_DEPTH = 30  # posts shown above the one asked for; a link leads further up
-WALK_PER_FOLLOW = 1  # posts of everyone's a timeline walk may read per person followed
+# A timeline walk may read one post of everyone's per this many people followed (measured).
+FOLLOWS_PER_WALKED_POST = 4
 
 # Built once per process, with the viewer (and the post or nickname) as bound parameters:
 # composing these statements costs more than running them. Run them with binds(...).
@@ -142,10 +143,12 @@ def timeline_authors() -> Authors:
         )
         return sa.and_(sa.or_(author_id == _viewer(), follows), author_id.not_in(hidden_authors()))
 
-    # One post of everyone's per person followed: a walk that finds no page then costs less
-    # than reading those people one by one, which follows (a walked post is a probe, as is a
-    # person); a dense follow set finds its page within it.
-    budget = sa.select(WALK_PER_FOLLOW * sa.func.count()).where(Follow.follower_id == _viewer())
+    # A walk that finds no page (many quiet people followed) then costs a fraction of reading
+    # them one by one, which follows; a dense follow set (2,000 of 10,000) finds its page in a
+    # tenth of it. Measured on both engines, 1M posts: 1 per person followed cost the quiet
+    # reader 1.7x, 1 per 4 people 1.2x, with no loss for the dense one.
+    walk = sa.func.count() // FOLLOWS_PER_WALKED_POST
+    budget = sa.select(walk).where(Follow.follower_id == _viewer())
     # Each list already without whom the viewer does not see: a page read from it is whole.
     me = sa.select(_viewer()).where(_viewer().not_in(hidden_authors()))
     return Authors(sa.union_all(followed, me), includes, budget.scalar_subquery())
