@@ -130,7 +130,8 @@ def load_page(
 
 def by_authors(authors: Authors, window: Window) -> sa.ColumnElement[bool]:
     """Match the window's posts by these authors; its edge is bound (see _edge_values)."""
-    before, after = (EDGE if window.before else None), (EDGE if window.after else None)
+    before = EDGE if window.before is not None else None
+    after = EDGE if window.after is not None else None
     # Its cursor values bound, not inlined: building this costs more than running it.
     shape = Window(before, after, window.size, window.oldest_first)  # type: ignore[arg-type]
     return _by_authors(authors, shape, db.engine.dialect.name)
