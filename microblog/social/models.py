@@ -21,8 +21,9 @@ def _post_fk(primary_key: bool = False) -> Mapped[int]:
 
 class Post(Model):
     __table_args__ = (
-        # Explore pages walk this index backwards; the timeline and profiles use the other.
-        sa.Index("ix_post_created_at_id", "created_at", "id"),
+        # Explore pages walk this index backwards, and so does a timeline, keeping the posts of
+        # those followed from the index alone (user_id); profiles and sparse timelines the next.
+        sa.Index("ix_post_created_at_id_user_id", "created_at", "id", "user_id"),
         sa.Index("ix_post_user_id_created_at_id", "user_id", "created_at", "id"),
         # A post's replies, in order, and their count.
         sa.Index("ix_post_reply_to_id_created_at_id", "reply_to_id", "created_at", "id"),

@@ -6,6 +6,7 @@ import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -22,6 +23,10 @@ KeyColumn = sa.ColumnElement[Any] | QueryableAttribute[Any]  # a model's or a su
 Position = tuple[datetime, int]
 AnySelect = sa.Select[*tuple[Any, ...]]
 T = TypeVar("T")
+# A timeline window's edge, bound: by_authors builds its statement once per window shape.
+EDGE_AT = sa.bindparam("edge_created_at", type_=Post.created_at.type)
+EDGE_ID = sa.bindparam("edge_id", type_=sa.Integer)
+EDGE = sa.tuple_(EDGE_AT, EDGE_ID)
 
 
 class BrokenCursor(ValueError):
@@ -100,35 +105,84 @@ def post_position(post: Post) -> Position:
     return post.created_at, post.id
 
 
+@dataclass(frozen=True)
+class Authors:
+    """Whose posts a timeline shows, in the three forms its two ways of reading need."""
+
+    ids: sa.CompoundSelect[int]  # the list: read author by author from their own index
+    includes: Callable[[KeyColumn], sa.ColumnElement[bool]]  # one post's author is on it
+    budget: sa.ScalarSelect[int]  # how many posts of everyone's the walk may read first
+
+
 def load_page(
     query: sa.Select[Post],
     window: Window,
     binds: Mapping[str, object] | None = None,
-    authors: sa.CompoundSelect[int] | None = None,
+    authors: Authors | None = None,
 ) -> Page[Post]:
     """Run a posts query (limited to these authors' posts) for one window of posts."""
     if authors is not None:
         query = query.where(by_authors(authors, window))
+        binds = {**(binds or {}), **_edge_values(window)}
     rows = db.session.scalars(window.apply(query), binds).all()
     return window.page(rows, post_position)
 
 
-def by_authors(authors: sa.CompoundSelect[int], window: Window) -> sa.ColumnElement[bool]:
-    """Match the window's posts by these authors, read author by author from their own index.
+def by_authors(authors: Authors, window: Window) -> sa.ColumnElement[bool]:
+    """Match the window's posts by these authors; its edge is bound (see _edge_values)."""
+    before = EDGE if window.before is not None else None
+    after = EDGE if window.after is not None else None
+    # Its cursor values bound, not inlined: building this costs more than running it.
+    shape = Window(before, after, window.size, window.oldest_first)  # type: ignore[arg-type]
+    return _by_authors(authors, shape, db.engine.dialect.name)
 
-    Never all their posts sorted by date: that grows with every post they ever wrote, and the
-    global date index is no better for someone who follows a few quiet people (or nobody).
-    PostgreSQL takes each author's page with LATERAL; SQLite has no LATERAL, but with IN and
-    ORDER BY ... LIMIT it stops reading each author's index once nothing more can make the page.
+
+@cache
+def _by_authors(authors: Authors, window: Window, dialect: str) -> sa.ColumnElement[bool]:
+    """Match the window's posts by these authors, in one statement, whoever follows whom.
+
+    First walk everyone's posts from the window's edge on the date index, keeping those by the
+    authors, for at most `authors.budget` posts: someone who follows many people finds a page
+    in a few dozen. Only if that walk comes back short (a few or quiet people followed, or
+    nobody) read author by author from their own index: SQLite with IN and ORDER BY ... LIMIT
+    (it stops reading each author once nothing more can make the page), PostgreSQL with a
+    LATERAL page per author. Its LIMIT is 0 otherwise, and a LIMIT 0 reads nothing. Either
+    way the reading stops within a bounded number of rows, never all their posts sorted.
     """
-    if db.engine.dialect.name != "postgresql":
-        return Post.user_id.in_(authors)
+    walk = window.apply(sa.select(Post.id, Post.user_id, Post.created_at))
+    recent = walk.limit(authors.budget).subquery("recent")
+    # No ORDER BY again: both engines keep the subquery's order (a co-routine in SQLite, a
+    # subquery scan in PostgreSQL) and so stop at the first page's worth; a sort would not.
+    walked = sa.select(recent.c.id).where(authors.includes(recent.c.user_id))
+    walked_cte = walked.limit(window.size + 1).cte("walked").prefix_with("MATERIALIZED")
+    found = sa.select(sa.func.count()).select_from(walked_cte).scalar_subquery()
+    wanted = sa.case((found <= window.size, window.size + 1), else_=0)
+    return Post.id.in_(
+        sa.union_all(
+            sa.select(walked_cte.c.id), _author_by_author(authors.ids, window, wanted, dialect)
+        )
+    )
+
+
+def _edge_values(window: Window) -> dict[str, object]:
+    """Return the values of the bound edge (before or after) that by_authors' statement reads."""
+    edge = window.before or window.after
+    return {} if edge is None else {EDGE_AT.key: edge[0], EDGE_ID.key: edge[1]}
+
+
+def _author_by_author(
+    authors: sa.CompoundSelect[int], window: Window, wanted: sa.ColumnElement[int], dialect: str
+) -> AnySelect:
+    """Select the ids of the window's first `wanted` posts, reading each author's own index."""
+    if dialect != "postgresql":
+        merged = sa.select(Post.id, Post.created_at).where(Post.user_id.in_(authors))
+        return sa.select(window.apply(merged).limit(wanted).subquery("merged").c.id)
     author = authors.subquery("author")
     per_author = sa.select(Post.id, Post.created_at).where(Post.user_id == author.c.id)
     top = window.apply(per_author.correlate(author)).lateral("top")
     # Merge the authors' pages on what their index holds, then load only the page's posts.
     merged = sa.select(top.c.id).select_from(author).join(top, sa.true())
-    return Post.id.in_(window.apply(merged, top.c.created_at, top.c.id))
+    return window.apply(merged, top.c.created_at, top.c.id).limit(wanted)
 
 
 def encode_cursor(created_at: datetime, row_id: int) -> str:

@@ -17,10 +17,12 @@ from sqlalchemy.orm.interfaces import ORMOption
 from ..extensions import db
 from ..models import User
 from .models import Block, Follow, Like, Mention, Mute, Post
-from .paging import Page, Window
+from .paging import Authors, KeyColumn, Page, Window
 
 AnySelect = sa.Select[*tuple[Any, ...]]
 THREAD_DEPTH = 30  # posts shown above the one asked for; a link leads further up
+# A timeline walk may read one post of everyone's per this many people followed (measured).
+FOLLOWS_PER_WALKED_POST = 4
 
 # Built once per process, with the viewer (and the post or nickname) as bound parameters:
 # composing these statements costs more than running them. Run them with binds(...).
@@ -128,12 +130,29 @@ def thread_query(signed_in: bool) -> sa.Select[Post]:
 
 
 @cache
-def timeline_authors() -> sa.CompoundSelect[int]:
+def timeline_authors() -> Authors:
     """Select the people on the viewer's timeline: whom they follow (and see), and themselves."""
     followed = sa.select(Follow.followed_id.label("id")).where(
         Follow.follower_id == _viewer(), Follow.followed_id.not_in(hidden_authors())
     )
-    return sa.union_all(followed, sa.select(_viewer()))
+
+    def includes(author_id: KeyColumn) -> sa.ColumnElement[bool]:
+        # A probe of the follow key per post: the walk reads a few dozen, the list is long.
+        follows = sa.exists().where(
+            Follow.follower_id == _viewer(), Follow.followed_id == author_id
+        )
+        return sa.and_(sa.or_(author_id == _viewer(), follows), author_id.not_in(hidden_authors()))
+
+    # A walk that finds no page (many quiet people followed) then costs a fraction of reading
+    # them one by one, which follows; a dense follow set (2,000 of 10,000) finds its page well
+    # within it. Measured at 1M posts, for 2,000 quiet people against reading them one by one
+    # alone: 1 per person cost 1.7x (SQLite) and 2.7x (PostgreSQL), 1 per 4 people 1.2x and
+    # 1.7x, with no loss for the dense reader.
+    walk = sa.func.count() // FOLLOWS_PER_WALKED_POST
+    budget = sa.select(walk).where(Follow.follower_id == _viewer())
+    # Each list already without whom the viewer does not see: a page read from it is whole.
+    me = sa.select(_viewer()).where(_viewer().not_in(hidden_authors()))
+    return Authors(sa.union_all(followed, me), includes, budget.scalar_subquery())
 
 
 @cache

@@ -1,0 +1,326 @@
+"""Heavy readers: the home timeline of someone who follows 2,000 people, beside everyone else's.
+
+Seeds 10,000 users and N posts (default 1M) and times each kind of reader's timeline query in
+process (median of N runs, the current strategy beside the earlier one, same run), then, unless
+--no-load, their home page's req/s under gunicorn + wrk in round robin, as bench/run.py does.
+Entry point for `make bench`: `run(args, database) -> dict`; alone:
+`.venv/bin/python -m bench.heavy --posts 100k --database sqlite`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from bench import inprocess, loadgen
+from bench.databases import Database
+from bench.run import SECRET_KEY, make_app, parse_size
+from bench.seed import YEAR, _batches, _body
+from bench.server import Gunicorn
+from microblog.extensions import db
+from microblog.models import User
+from microblog.social import paging
+from microblog.social.models import Follow, Post
+from microblog.social.paging import Window, load_page
+from microblog.social.queries import binds, posts_query, timeline_authors
+
+USERS = 10_000
+FOLLOWS = 50  # everyone else's follows
+HEAVY = 2_000  # whom the heavy reader (and the one of quiet people) follows
+QUIET = 2_000  # people with one post each in the year
+ANCIENT = 5  # people whose three posts each are all from a year ago
+FIRST_PORT = 18_200  # this benchmark's ports: 18200-18299
+READERS = ("follows 50", "follows 2000", "follows 2000 quiet", "follows 5 ancient", "follows 0")
+
+
+@dataclass(frozen=True)
+class Heavy:
+    """What was seeded, and who reads."""
+
+    posts: int
+    seconds: float
+    readers: dict[str, int]  # kind -> user id
+
+
+def seed(app: Flask, posts: int, rng_seed: int = 13) -> Heavy:
+    """Build the schema with the migrations, then bulk-insert users, follows and posts."""
+    started = time.perf_counter()
+    rng = random.Random(rng_seed)
+    now = datetime.now(UTC)
+    with app.app_context():
+        upgrade()
+        db.session.execute(sa.insert(User), list(_users(USERS, now)))
+        ids = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
+        readers = dict(zip(READERS, ids, strict=False))
+        quiet = ids[len(READERS) : len(READERS) + QUIET]
+        ancient = ids[len(READERS) + QUIET : len(READERS) + QUIET + ANCIENT]
+        active = ids[len(READERS) + QUIET + ANCIENT :]
+        follows = {
+            readers["follows 50"]: rng.sample(active, FOLLOWS),
+            readers["follows 2000"]: rng.sample(active, HEAVY),
+            readers["follows 2000 quiet"]: quiet,
+            readers["follows 5 ancient"]: ancient,
+        }
+        for user_id in ids[len(READERS) :]:
+            follows[user_id] = [f for f in rng.sample(ids, FOLLOWS + 1) if f != user_id][:FOLLOWS]
+        rows = (
+            {"follower_id": a, "followed_id": b, "created_at": now - YEAR}
+            for a, bs in follows.items()
+            for b in bs
+        )
+        for batch in _batches(rows):
+            db.session.execute(sa.insert(Follow), batch)
+        db.session.commit()
+        for n, batch in enumerate(_batches(_posts(rng, posts, active, quiet, ancient, now))):
+            db.session.execute(sa.insert(Post), batch)
+            db.session.commit()
+            done = min(posts, (n + 1) * len(batch))
+            print(f"\r   seeding posts: {done:,}/{posts:,}", end="", flush=True)
+        print(flush=True)
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE"))
+        db.engine.dispose()
+    return Heavy(posts, time.perf_counter() - started, readers)
+
+
+def seeded(app: Flask, posts: int) -> Heavy:
+    """Find the readers of a database this module seeded earlier (--url)."""
+    with app.app_context():
+        ids = db.session.scalars(sa.select(User.id).order_by(User.id).limit(len(READERS))).all()
+        db.session.remove()
+    return Heavy(posts, 0.0, dict(zip(READERS, ids, strict=True)))
+
+
+def _users(count: int, now: datetime) -> Iterator[dict]:
+    for i in range(1, count + 1):
+        yield {
+            "nickname": f"heavy{i:05d}",
+            "email": f"heavy{i:05d}@example.org",
+            "about": "",
+            "picture": None,
+            "created_at": now - YEAR - timedelta(days=30),
+        }
+
+
+def _posts(
+    rng: random.Random,
+    count: int,
+    active: list[int],
+    quiet: list[int],
+    ancient: list[int],
+    now: datetime,
+) -> Iterator[dict]:
+    """Posts oldest first (ids grow with time): the active write most of them."""
+    seconds = YEAR.total_seconds()
+    dated = [(rng.random() * seconds, q) for q in quiet]
+    dated += [(seconds * (0.92 + rng.random() * 0.08), a) for a in ancient for _ in range(3)]
+    dated += [(rng.random() * seconds, rng.choice(active)) for _ in range(count - len(dated))]
+    dated.sort(reverse=True)
+    for age, author in dated:
+        yield {
+            "user_id": author,
+            "body": _body(rng, USERS),
+            "created_at": now - timedelta(seconds=age),
+        }
+
+
+def legacy_by_authors(authors: paging.Authors, window: Window) -> sa.ColumnElement[bool]:
+    """The strategy before issue 13: IN on SQLite, a LATERAL page per author on PostgreSQL."""
+    if db.engine.dialect.name != "postgresql":
+        return Post.user_id.in_(authors.ids)
+    author = authors.ids.subquery("author")
+    per_author = sa.select(Post.id, Post.created_at).where(Post.user_id == author.c.id)
+    top = window.apply(per_author.correlate(author)).lateral("top")
+    merged = sa.select(top.c.id).select_from(author).join(top, sa.true())
+    return Post.id.in_(window.apply(merged, top.c.created_at, top.c.id))
+
+
+def time_queries(app: Flask, heavy: Heavy, repeat: int) -> dict[str, dict]:
+    """Time each reader's first and second timeline page, both strategies, in process."""
+    results: dict[str, dict] = {}
+    current = paging.by_authors
+    with app.app_context():
+        for kind, reader in heavy.readers.items():
+            first = Window(None, None, app.config["POSTS_PER_PAGE"])
+            page = load_page(posts_query(True), first, binds(reader), authors=timeline_authors())
+            older = Window.from_cursors(page.older, None, first.size) if page.older else None
+            row: dict[str, Any] = {"posts on page 1": len(page.items)}
+            for name, strategy in (("before", legacy_by_authors), ("after", current)):
+                paging.by_authors = strategy  # type: ignore[assignment]
+                try:
+                    page_1 = partial(_load, reader, first)
+                    row[f"{name} sql ms"] = _statement_ms(app, page_1, repeat)
+                    row[f"{name} ms"] = _median_ms(page_1, repeat)
+                    if older is not None:
+                        row[f"{name} older ms"] = _median_ms(partial(_load, reader, older), repeat)
+                    row[f"{name} ids"] = [p.id for p in _load(reader, first).items]
+                finally:
+                    paging.by_authors = current
+            row["same"] = row.pop("before ids") == row.pop("after ids")
+            results[kind] = row
+            print(f"   {kind:20} {_show(row)}", flush=True)
+        db.session.remove()
+    return results
+
+
+def _load(reader: int, window: Window) -> paging.Page[Post]:
+    page = load_page(posts_query(True), window, binds(reader), authors=timeline_authors())
+    db.session.expunge_all()
+    return page
+
+
+def _statement_ms(app: Flask, call: Callable[[], object], repeat: int) -> float:
+    """The database's own time for the page's posts statement: CPU time in process on SQLite,
+    EXPLAIN ANALYZE's execution time on PostgreSQL (wall clock is noise on a shared machine)."""
+    with inprocess.recording(app) as statements:
+        call()
+    statement = inprocess.posts_statement(statements)
+    assert statement is not None
+    times = []
+    with db.engine.connect() as conn:
+        for _ in range(repeat + 1):
+            if conn.dialect.name == "sqlite":
+                started = time.process_time()
+                conn.exec_driver_sql(statement.sql, statement.params).all()
+                times.append((time.process_time() - started) * 1000)
+            else:
+                options = "ANALYZE, TIMING false, FORMAT JSON"
+                sql = f"EXPLAIN ({options}) {statement.sql}"
+                plan = conn.exec_driver_sql(sql, statement.params).scalar()
+                times.append(plan[0]["Execution Time"])
+    return round(statistics.median(times[1:]), 3)
+
+
+def _median_ms(call: Callable[[], object], repeat: int) -> float:
+    call()  # warm: statement caches, pages of the database file
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 3)
+
+
+def _show(row: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in row.items())
+
+
+def load_readers(
+    args: argparse.Namespace, url: str, work: Path, heavy: Heavy, app: Flask
+) -> dict[str, float]:
+    """Serve the app with gunicorn and load each reader's home page with wrk, round robin."""
+    wrk = loadgen.find_wrk(install=False)
+    if wrk is None:
+        print("   no wrk: req/s not measured", flush=True)
+        return {}
+    cookies = {kind: inprocess.mint_cookie(app, reader) for kind, reader in heavy.readers.items()}
+    env = {
+        "SECRET_KEY": SECRET_KEY,
+        "MICROBLOG_ENV": "production",
+        "MICROBLOG_PROVIDERS": str(work / "providers.toml"),
+        "DATABASE_URL": url,
+    }
+    rounds: dict[str, list[float]] = {kind: [] for kind in cookies}
+    with Gunicorn("microblog:create_app()", env, work, "heavy", port=args.port) as server:
+        server.wait_ready("/explore")
+        headers = {
+            kind: {"Cookie": f"session={cookie}", "User-Agent": inprocess.USER_AGENT}
+            for kind, cookie in cookies.items()
+        }
+        for kind in cookies:
+            loadgen.run_wrk(wrk, server.url + "/", headers[kind], 1, args.connections)
+        for r in range(args.rounds):
+            for kind in cookies:
+                result = loadgen.run_wrk(
+                    wrk, server.url + "/", headers[kind], args.duration, args.connections
+                )
+                rounds[kind].append(result.rps)
+            print(
+                f"   round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in rounds.items())
+            )
+    return {kind: round(statistics.median(rps), 1) for kind, rps in rounds.items()}
+
+
+def run(args: argparse.Namespace, database: Database) -> dict:
+    """Seed each size in args.sizes and measure every reader; return the figures by size."""
+    results: dict[str, Any] = {"database": database.kind, "sizes": {}}
+    work = database.work
+    (work / "providers.toml").write_text("# no providers: pages only\n")
+    for posts in args.sizes:
+        label = f"{posts:,}"
+        print(f"== heavy readers: {label} posts, {USERS:,} users ({database.kind})", flush=True)
+        url = args.url or database.create(f"heavy{posts}")
+        try:
+            app = make_app(url, work)
+            heavy = seeded(app, posts) if args.url else seed(app, posts)
+            print(f"   seeded in {heavy.seconds:.1f} s", flush=True)
+            size: dict[str, Any] = {"queries": time_queries(app, heavy, args.repeat)}
+            if not args.no_load:
+                rps = load_readers(args, url, work, heavy, app)
+                base = rps.get("follows 50")
+                size["home req/s"] = rps
+                if base:
+                    size["ratio to follows 50"] = {k: round(v / base, 2) for k, v in rps.items()}
+                    print(f"   ratio to follows 50: {size['ratio to follows 50']}", flush=True)
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            database.drop(f"heavy{posts}")
+        results["sizes"][label] = size
+    return results
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.heavy", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--posts", default="1m", help="sizes, e.g. 100k,1m (default 1m)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "MICROBLOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument("--repeat", type=int, default=50, help="runs per query (median)")
+    parser.add_argument("--no-load", action="store_true", help="query times only, no gunicorn")
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--port", type=int, default=FIRST_PORT)
+    parser.add_argument("--url", help="a database this module seeded before: measure, no seeding")
+    args = parser.parse_args(argv)
+    args.sizes = [parse_size(s) for s in args.posts.split(",") if s.strip()]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="microblog-heavy-") as tmp:
+        database = Database(args.database, Path(tmp), args.postgres_url)
+        try:
+            run(args, database)
+        finally:
+            database.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
