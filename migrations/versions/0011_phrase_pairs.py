@@ -2,7 +2,7 @@
 column with a GIN index, so that a phrase reads only the posts that have its pairs
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0011"
-down_revision = "0009"  # the integrator rechains it after 0010
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
