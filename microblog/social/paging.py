@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute
 
 from ..extensions import db
+from ..models import UTCDateTime
 from .models import Post
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -22,6 +24,16 @@ KeyColumn = sa.ColumnElement[Any] | QueryableAttribute[Any]  # a model's or a su
 Position = tuple[datetime, int]
 AnySelect = sa.Select[*tuple[Any, ...]]
 T = TypeVar("T")
+# A window's cursors as bound parameters: a page's statement is then built once per shape.
+BoundPosition = tuple[sa.BindParameter[datetime], sa.BindParameter[int]]
+BOUND_BEFORE: BoundPosition = (
+    sa.bindparam("before_at", type_=UTCDateTime),
+    sa.bindparam("before_id", type_=sa.Integer),
+)
+BOUND_AFTER: BoundPosition = (
+    sa.bindparam("after_at", type_=UTCDateTime),
+    sa.bindparam("after_id", type_=sa.Integer),
+)
 
 
 class BrokenCursor(ValueError):
@@ -80,6 +92,24 @@ class Window:
             query = query.order_by(created_at, row_id)
         return query.limit(self.size + 1)  # the extra one says whether there is a next page
 
+    @property
+    def shape(self) -> Window:
+        """This window with its cursors as bound parameters (see cursor_values)."""
+        return replace(
+            self,
+            before=None if self.before is None else BOUND_BEFORE,  # type: ignore[arg-type]
+            after=None if self.after is None else BOUND_AFTER,  # type: ignore[arg-type]
+        )
+
+    def cursor_values(self) -> dict[str, object]:
+        """Return the values of the bound parameters of this window's shape."""
+        values: dict[str, object] = {}
+        if self.before is not None:
+            values["before_at"], values["before_id"] = self.before
+        if self.after is not None:
+            values["after_at"], values["after_id"] = self.after
+        return values
+
     def page(self, rows: Sequence[T], position: Callable[[T], Position]) -> Page[T]:
         """Cut rows fetched in walk order (see apply) into a page with its neighbours' cursors."""
         items, more = list(rows[: self.size]), len(rows) > self.size
@@ -107,10 +137,25 @@ def load_page(
     authors: sa.CompoundSelect[int] | None = None,
 ) -> Page[Post]:
     """Run a posts query (limited to these authors' posts) for one window of posts."""
-    if authors is not None:
-        query = query.where(by_authors(authors, window))
-    rows = db.session.scalars(window.apply(query), binds).all()
+    statement = windowed(db.engine.dialect.name, query, window.shape, authors)
+    rows = db.session.scalars(statement, {**(binds or {}), **window.cursor_values()}).all()
     return window.page(rows, post_position)
+
+
+@lru_cache(maxsize=256)
+def windowed(
+    dialect: str,
+    query: AnySelect,
+    shape: Window,
+    authors: sa.CompoundSelect[int] | None = None,
+    created_at: KeyColumn = Post.created_at,
+    row_id: KeyColumn = Post.id,
+) -> AnySelect:
+    """Build a window shape's statement once per process: composing it costs more than running
+    it. For statements built once too (queries.py); the dialect chooses by_authors' way."""
+    if authors is not None:
+        query = query.where(by_authors(authors, shape))
+    return shape.apply(query, created_at, row_id)
 
 
 def by_authors(authors: sa.CompoundSelect[int], window: Window) -> sa.ColumnElement[bool]:
