@@ -12,6 +12,7 @@ import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -108,11 +109,7 @@ def load_user(cookie_id: str) -> User | None:
     raw_id, _, secret = cookie_id.partition(":")
     if not (raw_id.isascii() and raw_id.isdigit() and secret) or int(raw_id) > LARGEST_ID:
         return None
-    record = db.session.scalar(
-        sa.select(UserSession)
-        .options(joinedload(UserSession.user))
-        .where(UserSession.id == int(raw_id))
-    )
+    record = db.session.scalar(record_query(), {"record_id": int(raw_id)})
     if record is None or not hmac.compare_digest(record.secret_hash, _hash(secret)):
         return None
     now = utcnow()
@@ -127,6 +124,13 @@ def load_user(cookie_id: str) -> User | None:
     user.cookie_id = cookie_id
     g.user_session = record
     return user
+
+
+@cache
+def record_query() -> sa.Select[UserSession]:
+    """Select the session record :record_id with its user, built once: every page runs it."""
+    query = sa.select(UserSession).options(joinedload(UserSession.user))
+    return query.where(UserSession.id == sa.bindparam("record_id", type_=sa.Integer))
 
 
 def expiry(record: UserSession) -> datetime:

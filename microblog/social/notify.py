@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager
 from ..extensions import db
 from ..models import User, UTCDateTime, utcnow
 from .models import Block, Mute, Notification, Post
-from .paging import Page, Window
+from .paging import Page, Window, windowed
 from .queries import binds, hidden_authors
 
 KINDS = ("mention", "reply", "like", "follow")
@@ -79,8 +79,15 @@ def notifications_query() -> sa.Select[Notification]:
 
 def load_notifications(recipient_id: int, window: Window) -> Page[Notification]:
     """Load one window of a person's notifications, newest first, with actors and posts."""
-    query = window.apply(notifications_query(), Notification.created_at, Notification.id)
-    rows = db.session.scalars(query, binds(recipient_id)).all()
+    query = windowed(
+        db.engine.dialect.name,
+        notifications_query(),
+        window.shape,
+        None,
+        Notification.created_at,
+        Notification.id,
+    )
+    rows = db.session.scalars(query, binds(recipient_id, **window.cursor_values())).all()
     return window.page(rows, lambda n: (n.created_at, n.id))
 
 
