@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(avatars.avatar_url, "avatar_url")
     app.add_template_global(text.profile_url, "profile_url")
     app.add_template_global(text.post_url, "post_url")
+    app.add_template_global(text.fixed_url, "site_url")
     app.add_template_global(pages.unread_notifications, "unread_notifications")
     app.add_template_global(_this_page, "this_page")
     app.jinja_env.globals["POST_MAX_CHARS"] = text.POST_MAX_CHARS
