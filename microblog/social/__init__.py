@@ -47,6 +47,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["POST_MAX_CHARS"] = text.POST_MAX_CHARS
     cards.init_app(app)
     app.register_blueprint(views.bp)
+    # The navigation's count of unseen notifications comes with the session record.
+    identity.on_page_load(app, notify.unread_for, pages.keep_unread)
     identity.on_account_merge(app, merge.move_account)  # posts, follows and likes move too
     # The search index is the database's own (search.py): migrations leave it out of comparisons.
     app.extensions["migrate"].configure_args["include_name"] = search.include_name

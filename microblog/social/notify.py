@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from ..extensions import db
 from ..models import User, UTCDateTime, utcnow
@@ -94,6 +96,18 @@ def load_notifications(recipient_id: int, window: Window) -> Page[Notification]:
 @cache
 def unread_query() -> sa.Select[int]:
     return sa.select(sa.func.count()).where(visible(), Notification.seen.is_(False))
+
+
+def unread_for(user_id: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """Count the unseen notifications of the person a column names (loaded with the session)."""
+
+    def viewer_is_user(element: Any, **_: Any) -> Any:
+        if isinstance(element, sa.BindParameter) and element.key == "viewer_id":
+            return user_id
+        return None
+
+    query: sa.Select[int] = replacement_traverse(unread_query(), {}, viewer_is_user)  # type: ignore[assignment]
+    return query.scalar_subquery()
 
 
 def unread_count(recipient_id: int) -> int:

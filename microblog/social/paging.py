@@ -84,11 +84,11 @@ class Window:
         key = sa.tuple_(created_at, row_id)
         if self.walks_down:
             if self.before is not None:
-                query = query.where(key < self.before)
+                query = query.where(key < _position(self.before))
             query = query.order_by(created_at.desc(), row_id.desc())
         else:
             if self.after is not None:
-                query = query.where(key > self.after)
+                query = query.where(key > _position(self.after))
             query = query.order_by(created_at, row_id)
         return query.limit(self.size + 1)  # the extra one says whether there is a next page
 
@@ -124,6 +124,14 @@ class Window:
         if not self.oldest_first:
             items.reverse()
         return Page(items=items, newer=newer, older=older)
+
+
+def _position(position: Position | BoundPosition) -> Any:
+    """A cursor's values as they compare with a key: bound parameters (a shape's) as a tuple of
+    them, values as they are (so they take the key's column types)."""
+    if isinstance(position[0], sa.BindParameter):
+        return sa.tuple_(*position)
+    return position
 
 
 def post_position(post: Post) -> Position:
