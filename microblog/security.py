@@ -5,16 +5,19 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, make_response, request
+from flask import Flask, Response, abort, current_app, g, make_response, request, session
 from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_limiter import RequestLimit, RouteLimit
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from .extensions import limiter
 
@@ -35,6 +38,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 # For pages with personal data (email addresses, sign-in history): no cache keeps a copy.
 NO_STORE = "no-store"
 P = ParamSpec("P")
+CSRF_TOKENS_KEPT = 10_000  # signed CSRF tokens a worker keeps (~0.3 KB each)
 # Query parameters that carry credentials: the callback's one-time code, and tokens.
 SECRET_PARAMS = re.compile(r"\b(code|access_token|id_token|token)=[^&\s\"]+")
 
@@ -75,6 +79,9 @@ class SessionInterface(SecureCookieSessionInterface):
 def init_app(app: Flask) -> None:
     """Install the session interface, the log filter and the header hook on `app`."""
     app.session_interface = SessionInterface()
+    if app.config["WTF_CSRF_TIME_LIMIT"] is None:  # a token then lasts as long as its session
+        app.extensions["signed_csrf_tokens"] = LRU(CSRF_TOKENS_KEPT)
+        app.jinja_env.globals["csrf_token"] = csrf_token
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, RedactSecrets) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(RedactSecrets())
@@ -85,6 +92,40 @@ def init_app(app: Flask) -> None:
         scheme, public_host = urlsplit(public_url)[:2]
         app.wsgi_app = PublicScheme(app.wsgi_app, scheme)  # type: ignore[method-assign]
         app.before_request(lambda: _only(public_host))
+
+
+class LRU(OrderedDict[str, str]):
+    """A dict that forgets what was used least recently beyond `size` entries."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size, self.lock = size, threading.Lock()
+
+    def get_recent(self, key: str) -> str | None:
+        with self.lock:
+            value = self.get(key)
+            if value is not None:
+                self.move_to_end(key)
+            return value
+
+    def keep(self, key: str, value: str) -> None:
+        with self.lock:
+            self[key] = value
+            while len(self) > self.size:
+                self.popitem(last=False)
+
+
+def csrf_token() -> str:
+    """Return the page's CSRF token (Flask-WTF's), signed once per session and worker rather
+    than on every page: without a time limit, any signature of the session's token is as good."""
+    signed: LRU = current_app.extensions["signed_csrf_tokens"]
+    raw = session.get("csrf_token") if "csrf_token" not in g else None
+    if isinstance(raw, str) and (token := signed.get_recent(raw)):
+        g.csrf_token = token  # where generate_csrf keeps it for the rest of the request
+        return token
+    token = generate_csrf()
+    signed.keep(session["csrf_token"], token)
+    return token
 
 
 def _only(public_host: str) -> None:
@@ -106,8 +147,9 @@ def no_store(view: Callable[P, ResponseReturnValue]) -> Callable[P, Response]:
 
 
 def _harden(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    # Those a view did not set itself, in one look at its headers (this runs on every page).
+    present = {name.lower() for name in response.headers.keys()}
+    response.headers.extend((k, v) for k, v in HEADERS.items() if k.lower() not in present)
     if getattr(request_ctx, "flashes", None):
         # A page showing a flashed message (which may name an email address) is one person's.
         response.headers["Cache-Control"] = NO_STORE
