@@ -81,7 +81,8 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     if app.config["WTF_CSRF_TIME_LIMIT"] is None:  # a token then lasts as long as its session
         app.extensions["signed_csrf_tokens"] = LRU(CSRF_TOKENS_KEPT)
-        app.jinja_env.globals["csrf_token"] = csrf_token
+        # Flask-WTF hands templates its csrf_token in a context processor: this one comes later.
+        app.context_processor(lambda: {"csrf_token": csrf_token})
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, RedactSecrets) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(RedactSecrets())
@@ -118,13 +119,15 @@ class LRU(OrderedDict[str, str]):
 def csrf_token() -> str:
     """Return the page's CSRF token (Flask-WTF's), signed once per session and worker rather
     than on every page: without a time limit, any signature of the session's token is as good."""
-    signed: LRU = current_app.extensions["signed_csrf_tokens"]
-    raw = session.get("csrf_token") if "csrf_token" not in g else None
-    if isinstance(raw, str) and (token := signed.get_recent(raw)):
-        g.csrf_token = token  # where generate_csrf keeps it for the rest of the request
-        return token
-    token = generate_csrf()
-    signed.keep(session["csrf_token"], token)
+    token: str | None = g.get("csrf_token")  # where generate_csrf keeps it for the request
+    if token is None:
+        signed: LRU = current_app.extensions["signed_csrf_tokens"]
+        raw = session.get("csrf_token")
+        token = signed.get_recent(raw) if isinstance(raw, str) else None
+        if token is None:
+            token = generate_csrf()
+            signed.keep(session["csrf_token"], token)
+        g.csrf_token = token
     return token
 
 

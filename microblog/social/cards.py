@@ -74,8 +74,12 @@ def post_cards(
     viewer_id: int | None,
     parent_id: int | None = None,
     focus_id: int | None = None,
+    chain: bool = False,
 ) -> Markup:
-    """Return the cards of a list of posts, one after the other (a feed's, its order kept)."""
+    """Return the cards of a list of posts, one after the other (a feed's, its order kept).
+
+    In a `chain` (a thread, from the top down) each post's parent is the one before it.
+    """
     cards: CardCache = current_app.extensions["post_cards"]
     # What the links start with (a mounted site's prefix): the same for every card of a page.
     site = (profile_url(""), tag_url(""), post_url(0))
@@ -85,6 +89,7 @@ def post_cards(
         user_id = post.user_id
         if user_id is None or post.hidden:  # placeholders: few, and without a time
             html.append(_render(post, viewer_id, focus_id, parent_id, None))
+            parent_id = post.id if chain else parent_id
             continue
         author, reply_to = post.author, post.reply_to_id
         own = user_id == viewer_id
@@ -112,6 +117,7 @@ def post_cards(
             card = _draw(post, signed_in, own, None if shows_reply_to else reply_to)
             cards.put(key, card)
         html += (card[0], timeago(post.created_at, now), card[1])
+        parent_id = post.id if chain else parent_id
     return Markup("".join(html))
 
 

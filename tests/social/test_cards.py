@@ -55,7 +55,10 @@ def test_cards_are_cached_and_the_same_as_drawn_afresh(app_config, app, make_use
     alice = make_user("alice", display_name="Alice <A>")
     bob = make_user("bob")
     posts = add_posts(alice, 3)
-    posting.publish(alice.id, "hi @carol, see https://example.org/a_(b). #Tea", posts[0])
+    gone = posting.publish(carol.id, "soon deleted", posts[0])
+    tagged = posting.publish(alice.id, "hi @carol, see https://example.org/a_(b). #Tea", gone)
+    deep = posting.publish(bob.id, "deeper", tagged)
+    posting.delete(gone)  # a thread keeps its place
     posting.like(carol.id, posts[1])
     posting.like(bob.id, posts[2])
     relations.follow(bob.id, alice.id)
@@ -65,7 +68,8 @@ def test_cards_are_cached_and_the_same_as_drawn_afresh(app_config, app, make_use
     if viewer:
         for client in (cached, fresh):
             sign_in_as(client, bob if viewer == "bob" else alice)
-    for path in ("/explore", "/", f"/p/{posts[0].id}", "/u/alice", "/tags/tea"):
+    threads = [f"/p/{post.id}" for post in (posts[0], tagged, deep)]
+    for path in ("/explore", "/", *threads, "/u/alice", "/tags/tea"):
         first, again = page(cached, path), page(cached, path)
         assert first == again == page(fresh, path), path
         assert 'class="post"' in first, path
