@@ -38,6 +38,12 @@ HSTS = "max-age=31536000; includeSubDomains"
 # For pages with personal data (email addresses, sign-in history): no cache keeps a copy.
 NO_STORE = "no-store"
 P = ParamSpec("P")
+# Pages read on every visit that no rate limit applies to (their forms post to limited views):
+# the limiter skips them, unless the operator sets limits for every page (RATELIMIT_DEFAULT).
+UNLIMITED_PAGES = frozenset(
+    f"views.{name}"
+    for name in ("index", "explore", "profile", "thread", "notifications", "tag", "people")
+)
 CSRF_TOKENS_KEPT = 10_000  # signed CSRF tokens a worker keeps (~0.3 KB each)
 # Query parameters that carry credentials: the callback's one-time code, and tokens.
 SECRET_PARAMS = re.compile(r"\b(code|access_token|id_token|token)=[^&\s\"]+")
@@ -164,6 +170,16 @@ def _harden(response: Response) -> Response:
             secure = "; secure" in cookie.lower()
             response.headers.add("Set-Cookie", cookie if secure else cookie + "; Secure")
     return response
+
+
+@limiter.request_filter
+def _unlimited_page() -> bool:
+    return (
+        request.method == "GET"
+        and request.endpoint in UNLIMITED_PAGES
+        and not current_app.config.get("RATELIMIT_DEFAULT")
+        and not current_app.config.get("RATELIMIT_APPLICATION")
+    )
 
 
 def rate_limit(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
@@ -95,11 +95,9 @@ class Window:
     @property
     def shape(self) -> Window:
         """This window with its cursors as bound parameters (see cursor_values)."""
-        return replace(
-            self,
-            before=None if self.before is None else BOUND_BEFORE,  # type: ignore[arg-type]
-            after=None if self.after is None else BOUND_AFTER,  # type: ignore[arg-type]
-        )
+        before = None if self.before is None else BOUND_BEFORE
+        after = None if self.after is None else BOUND_AFTER
+        return Window(before, after, self.size, self.oldest_first)  # type: ignore[arg-type]
 
     def cursor_values(self) -> dict[str, object]:
         """Return the values of the bound parameters of this window's shape."""

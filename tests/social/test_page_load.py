@@ -5,9 +5,10 @@ import re
 
 import pytest
 
+from microblog import create_app
 from microblog.extensions import db
 from microblog.social.models import Block, Mute, Notification
-from tests.helpers import csrf_token, sign_in_as
+from tests.helpers import base_config, csrf_token, sign_in_as
 from tests.social.helpers import add_posts, send
 
 
@@ -65,3 +66,17 @@ def test_a_csrf_token_is_signed_once_per_session_and_works(client, alice, app, m
     assert response.status_code == 302
     refused = client.post(f"/p/{post.id}/like", data={"csrf_token": csrf_token(other, "/")})
     assert refused.status_code == 400
+
+
+def test_pages_are_limited_when_the_operator_limits_every_page(database_url):
+    """The limiter skips reading pages only while no limit applies to them."""
+    config = base_config(database_url, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="2/minute")
+    app = create_app(config)
+    client = app.test_client()
+    assert [client.get("/explore").status_code for _ in range(3)] == [200, 200, 429]
+    unlimited = create_app(base_config(database_url, RATELIMIT_ENABLED=True))
+    client = unlimited.test_client()
+    assert [client.get("/explore").status_code for _ in range(3)] == [200] * 3
+    for each in (app, unlimited):
+        with each.app_context():
+            db.engine.dispose()
