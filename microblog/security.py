@@ -6,18 +6,30 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, g, make_response, request, session
+from flask import (
+    Flask,
+    Request,
+    Response,
+    abort,
+    current_app,
+    g,
+    make_response,
+    request,
+    session,
+)
 from flask.globals import request_ctx
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_limiter import RequestLimit, RouteLimit
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import BadSignature
 
 from .extensions import limiter
 
@@ -44,7 +56,10 @@ UNLIMITED_PAGES = frozenset(
     f"views.{name}"
     for name in ("index", "explore", "profile", "thread", "notifications", "tag", "people")
 )
-CSRF_TOKENS_KEPT = 10_000  # signed CSRF tokens a worker keeps (~0.3 KB each)
+CSRF_TOKENS_KEPT = 5_000  # signed CSRF tokens a worker keeps (~0.3 KB each)
+SESSIONS_KEPT = 5_000  # verified session cookies a worker keeps (~1 KB each)
+PLAIN = (str, int, float, bool, type(None))  # session values safe to share between requests
+V = TypeVar("V")
 # Query parameters that carry credentials: the callback's one-time code, and tokens.
 SECRET_PARAMS = re.compile(r"\b(code|access_token|id_token|token)=[^&\s\"]+")
 
@@ -76,17 +91,42 @@ class PublicScheme:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, Secure when the request is https (behind ProxyFix too)."""
+    """Flask's signed-cookie session, Secure when the request is https (behind ProxyFix too).
+
+    A cookie it has verified is not verified again (the signature, zlib, JSON: most of a page's
+    session cost) while it is young enough: keyed by the whole signed value, only what was
+    checked once comes back. Sessions holding anything but plain values (flashes) are not kept.
+    """
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or request.is_secure
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        value = request.cookies.get(self.get_cookie_name(app))
+        verified: LRU[tuple[dict[str, Any], float]] | None = app.extensions.get("sessions_seen")
+        if not value or verified is None or not app.secret_key:
+            return super().open_session(app, request)
+        max_age = app.permanent_session_lifetime.total_seconds()
+        seen = verified.get_recent(value)
+        if seen is not None and time.time() - seen[1] <= max_age:
+            return self.session_class(seen[0])  # a copy: its values are immutable
+        serializer = self.get_signing_serializer(app)
+        assert serializer is not None
+        try:
+            data, signed_at = serializer.loads(value, max_age=int(max_age), return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if isinstance(data, dict) and all(isinstance(v, PLAIN) for v in data.values()):
+            verified.keep(value, (data, signed_at.timestamp()))
+        return self.session_class(data)
 
 
 def init_app(app: Flask) -> None:
     """Install the session interface, the log filter and the header hook on `app`."""
     app.session_interface = SessionInterface()
+    app.extensions["sessions_seen"] = LRU[tuple[dict[str, Any], float]](SESSIONS_KEPT)
     if app.config["WTF_CSRF_TIME_LIMIT"] is None:  # a token then lasts as long as its session
-        app.extensions["signed_csrf_tokens"] = LRU(CSRF_TOKENS_KEPT)
+        app.extensions["signed_csrf_tokens"] = LRU[str](CSRF_TOKENS_KEPT)
         # Flask-WTF hands templates its csrf_token in a context processor: this one comes later.
         app.context_processor(lambda: {"csrf_token": csrf_token})
     werkzeug_log = logging.getLogger("werkzeug")
@@ -101,21 +141,21 @@ def init_app(app: Flask) -> None:
         app.before_request(lambda: _only(public_host))
 
 
-class LRU(OrderedDict[str, str]):
+class LRU(OrderedDict[str, V]):
     """A dict that forgets what was used least recently beyond `size` entries."""
 
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size, self.lock = size, threading.Lock()
 
-    def get_recent(self, key: str) -> str | None:
+    def get_recent(self, key: str) -> V | None:
         with self.lock:
             value = self.get(key)
             if value is not None:
                 self.move_to_end(key)
             return value
 
-    def keep(self, key: str, value: str) -> None:
+    def keep(self, key: str, value: V) -> None:
         with self.lock:
             self[key] = value
             while len(self) > self.size:
@@ -127,7 +167,7 @@ def csrf_token() -> str:
     than on every page: without a time limit, any signature of the session's token is as good."""
     token: str | None = g.get("csrf_token")  # where generate_csrf keeps it for the request
     if token is None:
-        signed: LRU = current_app.extensions["signed_csrf_tokens"]
+        signed: LRU[str] = current_app.extensions["signed_csrf_tokens"]
         raw = session.get("csrf_token")
         token = signed.get_recent(raw) if isinstance(raw, str) else None
         if token is None:

@@ -2,6 +2,7 @@
 a CSRF token signed once per session, and the same page as before for both."""
 
 import re
+import time
 
 import pytest
 
@@ -80,3 +81,31 @@ def test_pages_are_limited_when_the_operator_limits_every_page(database_url):
     for each in (app, unlimited):
         with each.app_context():
             db.engine.dispose()
+
+
+def test_a_verified_session_cookie_is_not_verified_again_but_still_checked(
+    app, client, alice, monkeypatch
+):
+    """Kept by its whole signed value: a changed cookie is checked afresh, an old one expires."""
+    client.get("/explore")  # the first page adds a CSRF token to the cookie
+    cookie = client.get_cookie("session").value
+    assert "alice" in client.get("/explore").get_data(as_text=True)
+    assert client.get_cookie("session").value == cookie
+    seen = app.extensions["sessions_seen"]
+    assert cookie in seen
+    payload, _, signature = cookie.rpartition(".")
+    forged = app.test_client()
+    forged.set_cookie("session", payload + "." + signature[::-1])
+    assert "alice" not in forged.get("/explore").get_data(as_text=True)
+    later = time.time() + app.permanent_session_lifetime.total_seconds() + 10
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert "alice" not in client.get("/explore").get_data(as_text=True)  # too old now
+
+
+def test_a_session_with_flashes_is_not_kept(app, client, alice, make_user):
+    (post,) = add_posts(make_user("bob"), 1)
+    response = send(client, "/", body="hello")
+    assert response.status_code == 302
+    cookie = client.get_cookie("session").value
+    assert cookie not in app.extensions["sessions_seen"]  # it holds a list: the flashed message
+    assert "Your post is published." in client.get("/").get_data(as_text=True)
