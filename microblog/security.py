@@ -56,8 +56,8 @@ UNLIMITED_PAGES = frozenset(
     f"views.{name}"
     for name in ("index", "explore", "profile", "thread", "notifications", "tag", "people")
 )
-CSRF_TOKENS_KEPT = 5_000  # signed CSRF tokens a worker keeps (~0.3 KB each)
-SESSIONS_KEPT = 5_000  # verified session cookies a worker keeps (~1 KB each)
+CSRF_TOKENS_KEPT = 2_000  # signed CSRF tokens a worker keeps (~0.3 KB each)
+SESSIONS_KEPT = 2_000  # verified session cookies a worker keeps (~1 KB each)
 PLAIN = (str, int, float, bool, type(None))  # session values safe to share between requests
 V = TypeVar("V")
 # Query parameters that carry credentials: the callback's one-time code, and tokens.
