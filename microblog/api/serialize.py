@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import g, url_for
 
 from ..models import User
 from ..social.models import Notification, Post
@@ -24,11 +24,24 @@ def timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def external_prefix(endpoint: str, **values: Any) -> str:
+    """Return what url_for(endpoint, _external=True) starts with, built once per request.
+
+    Built for a value of one character, then cut: nicknames and post ids need no quoting.
+    """
+    key = f"api_prefix:{endpoint}"
+    prefix: str | None = g.get(key)
+    if prefix is None:
+        prefix = url_for(endpoint, **values, _external=True)[:-1]
+        setattr(g, key, prefix)
+    return prefix
+
+
 def person(user: User) -> Json:
     return {
         "nickname": user.nickname,
         "display_name": user.display_name,
-        "url": url_for("views.profile", nickname=user.nickname, _external=True),
+        "url": external_prefix("views.profile", nickname="x") + user.nickname,
     }
 
 
@@ -46,7 +59,7 @@ def post(item: Post) -> Json:
         "like_count": item.like_count,
         "reply_count": item.reply_count,
         "liked": bool(item.liked),
-        "url": url_for("views.thread", post_id=item.id, _external=True),
+        "url": external_prefix("views.thread", post_id=1) + str(item.id),
     }
 
 

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -113,15 +114,20 @@ def find_token(header: str) -> ApiToken | None:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret.startswith(PREFIX) or len(secret) > 100:
         return None
-    query = (
+    token: ApiToken | None = db.session.scalar(token_query(), {"hash": hash_token(secret)})
+    return token
+
+
+@cache
+def token_query() -> sa.Select[ApiToken]:
+    """Select the token whose hash is :hash, with its owner; built once: every request runs it."""
+    return (
         sa.select(ApiToken)
         .join(ApiToken.user)
         .options(sa.orm.contains_eager(ApiToken.user))
-        .where(ApiToken.token_hash == hash_token(secret))
+        .where(ApiToken.token_hash == sa.bindparam("hash", type_=sa.String))
         .where(User.suspended_at.is_(None))  # a suspended person's tokens stop working too
     )
-    token: ApiToken | None = db.session.scalar(query)
-    return token
 
 
 def current_token() -> ApiToken | None:

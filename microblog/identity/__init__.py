@@ -11,7 +11,7 @@ from .dependence import provider_dependence
 from .merge import on_account_merge
 from .overview import sign_in_methods
 from .registry import all_providers, provider_title
-from .sessions import end_sessions_of, end_this_session
+from .sessions import end_sessions_of, end_this_session, on_page_load
 
 __all__ = [
     "all_providers",
@@ -20,6 +20,7 @@ __all__ = [
     "init_app",
     "provider_dependence",
     "on_account_merge",
+    "on_page_load",
     "provider_title",
     "sign_in_methods",
 ]

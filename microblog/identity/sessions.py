@@ -11,13 +11,15 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from ..extensions import db, login_manager
 from ..models import User, utcnow
@@ -33,6 +35,8 @@ DEFAULTS = {
     # last_active_at is written at most this often, not on every request.
     "SESSION_ACTIVITY_INTERVAL": timedelta(minutes=5),
 }
+# A value loaded with the session record, from a user id (on_page_load).
+UserColumn = Callable[[sa.ColumnElement[int]], sa.ColumnElement[Any]]
 LARGEST_ID = 2**31 - 1  # an INTEGER column: a longer number in a cookie must not reach the DB
 # (pattern, name) in order: Edge and Opera say "Chrome" too, every browser says "Safari".
 BROWSERS = [
@@ -103,18 +107,24 @@ def create_record(
     return record
 
 
+def on_page_load(app: Flask, column: UserColumn, keep: Callable[[Any], None]) -> None:
+    """Load `column(user id)` with the session record of every page (GET) and hand it to `keep`:
+    what the navigation shows of the signed-in person costs no statement of its own."""
+    app.extensions.setdefault("page_load_columns", []).append((column, keep))
+
+
 def load_user(cookie_id: str) -> User | None:
     """Load the user whose live session record this cookie names; one primary-key lookup."""
     raw_id, _, secret = cookie_id.partition(":")
     if not (raw_id.isascii() and raw_id.isdigit() and secret) or int(raw_id) > LARGEST_ID:
         return None
-    record = db.session.scalar(
-        sa.select(UserSession)
-        .options(joinedload(UserSession.user))
-        .where(UserSession.id == int(raw_id))
-    )
-    if record is None or not hmac.compare_digest(record.secret_hash, _hash(secret)):
+    extras = current_app.extensions.get("page_load_columns", ()) if request.method == "GET" else ()
+    row = db.session.execute(
+        record_query(tuple(column for column, _ in extras)), {"record_id": int(raw_id)}
+    ).first()
+    if row is None or not hmac.compare_digest(row[0].secret_hash, _hash(secret)):
         return None
+    record: UserSession = row[0]
     now = utcnow()
     if now >= expiry(record):
         db.session.delete(record)
@@ -123,10 +133,25 @@ def load_user(cookie_id: str) -> User | None:
     if now - record.last_active_at >= current_app.config["SESSION_ACTIVITY_INTERVAL"]:
         record.last_active_at = now
         db.session.commit()
+    for (_, keep), value in zip(extras, row[1:], strict=True):
+        keep(value)
     user = record.user
     user.cookie_id = cookie_id
     g.user_session = record
     return user
+
+
+@lru_cache(maxsize=8)
+def record_query(columns: tuple[UserColumn, ...] = ()) -> sa.Select[*tuple[Any, ...]]:
+    """Select the session record :record_id with its user (and columns), built once: every
+    page runs it."""
+    record_id = sa.bindparam("record_id", type_=sa.Integer)
+    # The record's user id on its own: a column that needs no correlation, however deep.
+    mine = aliased(UserSession)
+    user_id = sa.select(mine.user_id).where(mine.id == record_id).correlate(None)
+    query = sa.select(UserSession, *(column(user_id.scalar_subquery()) for column in columns))
+    query = query.options(joinedload(UserSession.user))
+    return query.where(UserSession.id == record_id)
 
 
 def expiry(record: UserSession) -> datetime:

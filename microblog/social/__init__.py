@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     """Register the nickname URL converter, the template helpers and the pages."""
     from . import (  # noqa: F401 - the *_views modules' routes join the pages' blueprint
         avatars,
+        cards,
         export_views,
         feed_views,
         merge,
@@ -40,10 +41,14 @@ def init_app(app: Flask) -> None:
     app.add_template_global(avatars.avatar_url, "avatar_url")
     app.add_template_global(text.profile_url, "profile_url")
     app.add_template_global(text.post_url, "post_url")
+    app.add_template_global(text.fixed_url, "site_url")
     app.add_template_global(pages.unread_notifications, "unread_notifications")
     app.add_template_global(_this_page, "this_page")
     app.jinja_env.globals["POST_MAX_CHARS"] = text.POST_MAX_CHARS
+    cards.init_app(app)
     app.register_blueprint(views.bp)
+    # The navigation's count of unseen notifications comes with the session record.
+    identity.on_page_load(app, notify.unread_for, pages.keep_unread)
     identity.on_account_merge(app, merge.move_account)  # posts, follows and likes move too
     # The search index is the database's own (search.py): migrations leave it out of comparisons.
     app.extensions["migrate"].configure_args["include_name"] = search.include_name

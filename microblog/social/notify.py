@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from ..extensions import db
 from ..models import User, UTCDateTime, utcnow
 from .models import Block, Mute, Notification, Post
-from .paging import Page, Window
+from .paging import Page, Window, windowed
 from .queries import binds, hidden_authors
 
 KINDS = ("mention", "reply", "like", "follow")
@@ -79,14 +81,33 @@ def notifications_query() -> sa.Select[Notification]:
 
 def load_notifications(recipient_id: int, window: Window) -> Page[Notification]:
     """Load one window of a person's notifications, newest first, with actors and posts."""
-    query = window.apply(notifications_query(), Notification.created_at, Notification.id)
-    rows = db.session.scalars(query, binds(recipient_id)).all()
+    query = windowed(
+        db.engine.dialect.name,
+        notifications_query(),
+        window.shape,
+        None,
+        Notification.created_at,
+        Notification.id,
+    )
+    rows = db.session.scalars(query, binds(recipient_id, **window.cursor_values())).all()
     return window.page(rows, lambda n: (n.created_at, n.id))
 
 
 @cache
 def unread_query() -> sa.Select[int]:
     return sa.select(sa.func.count()).where(visible(), Notification.seen.is_(False))
+
+
+def unread_for(user_id: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """Count the unseen notifications of the person a column names (loaded with the session)."""
+
+    def viewer_is_user(element: Any, **_: Any) -> Any:
+        if isinstance(element, sa.BindParameter) and element.key == "viewer_id":
+            return user_id
+        return None
+
+    query: sa.Select[int] = replacement_traverse(unread_query(), {}, viewer_is_user)  # type: ignore[assignment]
+    return query.scalar_subquery()
 
 
 def unread_count(recipient_id: int) -> int:

@@ -42,6 +42,11 @@ def back_to(default: str) -> str:
     return default
 
 
+def keep_unread(count: int | None) -> None:
+    """Keep the count of unseen notifications loaded with the session record (on_page_load)."""
+    g.unread_notifications = count or 0
+
+
 def unread_notifications() -> int:
     """Count the signed-in person's unseen notifications, once per request (for the nav)."""
     if not current_user.is_authenticated:

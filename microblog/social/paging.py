@@ -6,13 +6,14 @@ import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute
 
 from ..extensions import db
+from ..models import UTCDateTime
 from .models import Post
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -23,10 +24,16 @@ KeyColumn = sa.ColumnElement[Any] | QueryableAttribute[Any]  # a model's or a su
 Position = tuple[datetime, int]
 AnySelect = sa.Select[*tuple[Any, ...]]
 T = TypeVar("T")
-# A timeline window's edge, bound: by_authors builds its statement once per window shape.
-EDGE_AT = sa.bindparam("edge_created_at", type_=Post.created_at.type)
-EDGE_ID = sa.bindparam("edge_id", type_=sa.Integer)
-EDGE = sa.tuple_(EDGE_AT, EDGE_ID)
+# A window's cursors as bound parameters: a page's statement is then built once per shape.
+BoundPosition = tuple[sa.BindParameter[datetime], sa.BindParameter[int]]
+BOUND_BEFORE: BoundPosition = (
+    sa.bindparam("before_at", type_=UTCDateTime),
+    sa.bindparam("before_id", type_=sa.Integer),
+)
+BOUND_AFTER: BoundPosition = (
+    sa.bindparam("after_at", type_=UTCDateTime),
+    sa.bindparam("after_id", type_=sa.Integer),
+)
 
 
 class BrokenCursor(ValueError):
@@ -77,13 +84,29 @@ class Window:
         key = sa.tuple_(created_at, row_id)
         if self.walks_down:
             if self.before is not None:
-                query = query.where(key < self.before)
+                query = query.where(key < _position(self.before))
             query = query.order_by(created_at.desc(), row_id.desc())
         else:
             if self.after is not None:
-                query = query.where(key > self.after)
+                query = query.where(key > _position(self.after))
             query = query.order_by(created_at, row_id)
         return query.limit(self.size + 1)  # the extra one says whether there is a next page
+
+    @property
+    def shape(self) -> Window:
+        """This window with its cursors as bound parameters (see cursor_values)."""
+        before = None if self.before is None else BOUND_BEFORE
+        after = None if self.after is None else BOUND_AFTER
+        return Window(before, after, self.size, self.oldest_first)  # type: ignore[arg-type]
+
+    def cursor_values(self) -> dict[str, object]:
+        """Return the values of the bound parameters of this window's shape."""
+        values: dict[str, object] = {}
+        if self.before is not None:
+            values["before_at"], values["before_id"] = self.before
+        if self.after is not None:
+            values["after_at"], values["after_id"] = self.after
+        return values
 
     def page(self, rows: Sequence[T], position: Callable[[T], Position]) -> Page[T]:
         """Cut rows fetched in walk order (see apply) into a page with its neighbours' cursors."""
@@ -99,6 +122,14 @@ class Window:
         if not self.oldest_first:
             items.reverse()
         return Page(items=items, newer=newer, older=older)
+
+
+def _position(position: Position | BoundPosition) -> Any:
+    """A cursor's values as they compare with a key: bound parameters (a shape's) as a tuple of
+    them, values as they are (so they take the key's column types)."""
+    if isinstance(position[0], sa.BindParameter):
+        return sa.tuple_(*position)
+    return position
 
 
 def post_position(post: Post) -> Position:
@@ -121,24 +152,28 @@ def load_page(
     authors: Authors | None = None,
 ) -> Page[Post]:
     """Run a posts query (limited to these authors' posts) for one window of posts."""
-    if authors is not None:
-        query = query.where(by_authors(authors, window))
-        binds = {**(binds or {}), **_edge_values(window)}
-    rows = db.session.scalars(window.apply(query), binds).all()
+    statement = windowed(db.engine.dialect.name, query, window.shape, authors)
+    rows = db.session.scalars(statement, {**(binds or {}), **window.cursor_values()}).all()
     return window.page(rows, post_position)
 
 
-def by_authors(authors: Authors, window: Window) -> sa.ColumnElement[bool]:
-    """Match the window's posts by these authors; its edge is bound (see _edge_values)."""
-    before = EDGE if window.before is not None else None
-    after = EDGE if window.after is not None else None
-    # Its cursor values bound, not inlined: building this costs more than running it.
-    shape = Window(before, after, window.size, window.oldest_first)  # type: ignore[arg-type]
-    return _by_authors(authors, shape, db.engine.dialect.name)
+@lru_cache(maxsize=256)
+def windowed(
+    dialect: str,
+    query: AnySelect,
+    shape: Window,
+    authors: Authors | None = None,
+    created_at: KeyColumn = Post.created_at,
+    row_id: KeyColumn = Post.id,
+) -> AnySelect:
+    """Build a window shape's statement once per process: composing it costs more than running
+    it. For statements built once too (queries.py); the dialect chooses by_authors' way."""
+    if authors is not None:
+        query = query.where(by_authors(authors, shape, dialect))
+    return shape.apply(query, created_at, row_id)
 
 
-@cache
-def _by_authors(authors: Authors, window: Window, dialect: str) -> sa.ColumnElement[bool]:
+def by_authors(authors: Authors, window: Window, dialect: str) -> sa.ColumnElement[bool]:
     """Match the window's posts by these authors, in one statement, whoever follows whom.
 
     First walk everyone's posts from the window's edge on the date index, keeping those by the
@@ -162,12 +197,6 @@ def _by_authors(authors: Authors, window: Window, dialect: str) -> sa.ColumnElem
             sa.select(walked_cte.c.id), _author_by_author(authors.ids, window, wanted, dialect)
         )
     )
-
-
-def _edge_values(window: Window) -> dict[str, object]:
-    """Return the values of the bound edge (before or after) that by_authors' statement reads."""
-    edge = window.before or window.after
-    return {} if edge is None else {EDGE_AT.key: edge[0], EDGE_ID.key: edge[1]}
 
 
 def _author_by_author(

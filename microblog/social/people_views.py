@@ -13,7 +13,7 @@ from . import avatars, relations
 from .models import Post
 from .pages import read_window, viewer_id
 from .paging import Page, load_page
-from .queries import binds, load_people, posts_query, profile_query
+from .queries import author_posts_query, binds, load_people, profile_query
 from .views import bp
 
 
@@ -34,8 +34,8 @@ def profile(nickname: str) -> str:
     page: Page[Post] = Page([], None, None)
     if not (row.blocked or row.blocks_me or row.muted):
         viewer = viewer_id()
-        posts = posts_query(viewer is not None).where(Post.user_id == row.User.id)
-        page = load_page(posts, read_window(), binds(viewer))
+        posts = author_posts_query(viewer is not None)
+        page = load_page(posts, read_window(), binds(viewer, author_id=row.User.id))
     return render_template("views/profile.html", user=row.User, stats=row, page=page)
 
 

@@ -93,6 +93,12 @@ def posts_query(signed_in: bool) -> sa.Select[Post]:
 
 
 @cache
+def author_posts_query(signed_in: bool) -> sa.Select[Post]:
+    """Select the posts of the author :author_id (a profile's), as posts_query does."""
+    return posts_query(signed_in).where(Post.user_id == sa.bindparam("author_id", type_=sa.Integer))
+
+
+@cache
 def replies_query(signed_in: bool) -> sa.Select[Post]:
     """Select the replies to :post_id, deleted ones included (their own replies hang on them)."""
     query = sa.select(Post).outerjoin(Post.author).options(contains_eager(Post.author))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ..extensions import db
-from .models import PostTag
+from .models import Post, PostTag
 from .pages import read_window, viewer_id
-from .paging import post_position
+from .paging import post_position, windowed
 from .queries import binds, posts_query
 from .tags import normalise, tag_part, tagged_query
 from .views import bp
@@ -31,9 +33,17 @@ def tag(tag: str) -> str | Response:
         args: dict[str, Any] = request.args.to_dict()  # the page it asked for, if any
         return redirect(url_for("views.tag", tag=name, **args), 301)
     window, viewer = read_window(), viewer_id()
-    query = window.apply(tagged_query(posts_query(viewer is not None), name), *TAG_KEY)
-    page = window.page(db.session.scalars(query, binds(viewer)).all(), post_position)
+    dialect = db.engine.dialect.name
+    query = windowed(dialect, tag_query(viewer is not None), window.shape, None, *TAG_KEY)
+    values = binds(viewer, tag=name, **window.cursor_values())
+    page = window.page(db.session.scalars(query, values).all(), post_position)
     return render_template("tags/tag.html", tag=name, page=page)
+
+
+@cache
+def tag_query(signed_in: bool) -> sa.Select[Post]:
+    """Select the posts carrying the tag :tag, built once per process."""
+    return tagged_query(posts_query(signed_in), sa.bindparam("tag", type_=sa.String))
 
 
 # A tag's posts walk its own index (tag, created_at, post_id): a copy of the posts' key.

@@ -43,6 +43,6 @@ def store_tags(post: Post, tags: set[str]) -> None:
     )
 
 
-def tagged_query(query: sa.Select[Post], tag: str) -> sa.Select[Post]:
-    """Restrict a posts query to the posts carrying tag (normalised)."""
+def tagged_query(query: sa.Select[Post], tag: str | sa.BindParameter[str]) -> sa.Select[Post]:
+    """Restrict a posts query to the posts carrying tag (normalised, or a bound parameter)."""
     return query.join(PostTag, PostTag.post_id == Post.id).where(PostTag.tag == tag)

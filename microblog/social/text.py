@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from flask import g, url_for
+from flask import g, request, url_for
 from markupsafe import Markup, escape
 
 from ..models import utcnow
@@ -57,6 +57,17 @@ def profile_url(nickname: str) -> str:
     if prefix is None:
         prefix = g.profile_prefix = url_for("views.profile", nickname="x")[:-1]
     return prefix + nickname
+
+
+@lru_cache(maxsize=256)
+def _fixed_url(script_root: str, endpoint: str, filename: str | None) -> str:
+    return url_for(endpoint, filename=filename) if filename else url_for(endpoint)
+
+
+def fixed_url(endpoint: str, filename: str | None = None) -> str:
+    """Return url_for(endpoint) for an endpoint without arguments (or a static file), built
+    once per worker and site prefix: every page's navigation has a dozen of them."""
+    return _fixed_url(request.script_root, endpoint, filename)
 
 
 def mentioned_names(text: str) -> set[str]:
