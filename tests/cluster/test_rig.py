@@ -64,6 +64,18 @@ def test_1_one_session_any_host_sign_out_everywhere_shared_limits(rig, check):
     check(proofs.sessions(rig))
 
 
+def test_1b_settings_sign_outs_take_effect_on_every_host_at_once(rig, check):
+    from cluster import proofs_logout
+
+    check(proofs_logout.settings_endings(rig))
+
+
+def test_1c_a_back_channel_logout_at_one_host_takes_effect_on_every_host(rig, check):
+    from cluster import proofs_logout
+
+    check(proofs_logout.backchannel(rig))
+
+
 def test_2_killing_an_app_host_loses_only_its_requests_in_flight(rig, check):
     from cluster import proofs
 
