@@ -1,6 +1,6 @@
 """The cluster rig of issue 14: each proof is a test, and prints its figures.
 
-The soak runs MICROBLOG_CLUSTER_SOAK seconds here (60 by default, so that CI stays short);
+The soak runs MICROBLOG_CLUSTER_SOAK seconds here (60 by default; CI sets 30 to stay short);
 `make cluster` runs it for 600. The last tests prove that a rig leaves nothing behind.
 """
 
