@@ -1,4 +1,4 @@
-"""`make cluster`: build the rig, run the seven proofs, print each one's figures and a summary.
+"""`make cluster`: build the rig, run the proofs (1 to 7, 1b, 1c), print figures and a summary.
 
 python -m cluster [--soak SECONDS] [--apps N] [--results FILE]
 """
@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import proofs
+from . import proofs, proofs_logout
 from .rig import Rig
 
 
@@ -24,7 +24,7 @@ def main() -> int:
     results = []
     with Rig(apps=args.apps) as rig:
         print(f"rig up in {time.time() - started:.1f} s: {args.apps} app hosts", flush=True)
-        for run in [*proofs.ALL, lambda r: proofs.soak(r, args.soak)]:
+        for run in [*proofs.ALL, *proofs_logout.ALL, lambda r: proofs.soak(r, args.soak)]:
             proof = run(rig)
             results.append(proof)
             print(proof.report(), flush=True)

@@ -173,8 +173,18 @@ class Janitor:
         if self.cleaned:
             return
         self.cleaned = True
+        # Signalled all at once, so that the slowest sets the wait, not their sum.
+        live = [p for p in reversed(self.processes) if p.running()]
+        for process in live:
+            process.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for process in live:
+            try:
+                process.popen.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
         for process in reversed(self.processes):
-            process.stop(wait=5)
+            process.stop(wait=0)  # SIGKILL what is left, workers a master left behind too
         for ns in reversed(self.namespaces):
             _empty_and_delete(ns)
         if self.tmp is not None:

@@ -24,6 +24,9 @@ DETECT_BOUND = 2 * (1 + 2) + 1.0
 # A request to a host cut off its database fails within the DB connect/TCP timeouts (2 s).
 FAIL_FAST_BOUND = 6.0
 RECOVER_BOUND = 5.0
+# After a fault is over, the load runs on this long (each of 3 hosts gets ~16 requests), then
+# stops: what it shows is in by then.
+SERVE_AFTER_REJOIN = 4.0
 
 
 @dataclass
@@ -187,6 +190,8 @@ def kill_host(rig: Rig, duration: float = 40) -> Proof:
     rig.start_app(host)
     wait_for("rejoins", lambda: rig.status(host.name) == "UP", 30, 0.05)
     rejoined_at = time.time()
+    time.sleep(SERVE_AFTER_REJOIN)  # long enough to see it serve again, then end the run early
+    out.with_suffix(".stop").touch()
     records = finish(process, out, duration + 60)
     failures = [r for r in records if failed(r)]
     in_flight = [r for r in failures if r["t"] <= dead_at and r["t"] + r["dt"] >= killed_at]
@@ -225,6 +230,8 @@ def restart_postgres(rig: Rig, duration: float = 30, outage: float = 4) -> Proof
     time.sleep(outage)
     rig.start_postgres()
     up_at = time.time()
+    sleep_until(up_at + RECOVER_BOUND + SERVE_AFTER_REJOIN + 1)  # recovered, and seen serving
+    out.with_suffix(".stop").touch()
     records = finish(process, out, duration + 60)
     failures = [r for r in records if failed(r)]
     outage_posts = [r for r in records if r["kind"] == "post" and r["status"] == 503]

@@ -34,6 +34,7 @@ CLIENT, LB, IDP = "198.18.0.2", "198.18.0.3", "198.18.0.4"
 POSTGRES, REDIS = "198.18.0.150", "198.18.0.151"
 APP_PORT = 8000
 PROVIDER = "mock"
+CLIENT_ID = "microblog-rig"
 ACCESS_FORMAT = "%(p)s %(m)s %(U)s %(s)s %(L)s"
 # One client address stands for many people here: sign-in limits per address are raised.
 SIGNIN_LIMIT = "600 per minute"
@@ -259,6 +260,7 @@ class Rig:
                 "443",
                 str(self.tmp / "idp.crt"),
                 str(self.tmp / "idp.key"),
+                str(self.ca),
             ],
             cwd=ROOT,
         )
@@ -267,7 +269,7 @@ class Rig:
     def _write_providers(self) -> None:
         (self.tmp / "providers.toml").write_text(
             f'[providers.{PROVIDER}]\ntitle = "Rig SSO"\nissuer = "https://{IDP}"\n'
-            'client_id = "microblog-rig"\nclient_secret = "rig-secret"\n'
+            f'client_id = "{CLIENT_ID}"\nclient_secret = "rig-secret"\n'
         )
 
     # --- the app hosts ----------------------------------------------------------------------
@@ -417,21 +419,16 @@ class Rig:
             "idp": f"https://{IDP}",
             "ca": str(self.ca),
             "hosts": {h.name: h.url for h in self.hosts},
+            "provider": PROVIDER,
+            "client_id": CLIENT_ID,
             **args,
         }
 
-    def run_client(self, scenario: str, timeout: float = 300, **args: Any) -> dict[str, Any]:
-        """Run a scenario of cluster.client in the client namespace; return its JSON answer."""
-        command = [
-            "ip",
-            "netns",
-            "exec",
-            self.ns["client"],
-            sys.executable,
-            "-m",
-            "cluster.client",
-            scenario,
-        ]
+    def run_client(
+        self, scenario: str, timeout: float = 300, module: str = "cluster.client", **args: Any
+    ) -> dict[str, Any]:
+        """Run a scenario of `module` in the client namespace; return its JSON answer."""
+        command = ["ip", "netns", "exec", self.ns["client"], sys.executable, "-m", module, scenario]
         out = subprocess.run(
             command,
             input=json.dumps(self.client_args(**args)),

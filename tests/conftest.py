@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 
+import jinja2
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
@@ -17,6 +19,41 @@ from microblog.models import User
 from .helpers import base_config, need, postgres
 
 pytest_plugins = ["microblog.testing"]
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection: object, _record: object) -> None:
+    """Tests need no durability: an SQLite commit that waits for no fsync is ~20x faster."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+class TemplateCache(jinja2.BytecodeCache):
+    """Compiled templates shared by the apps of a run (one app per test would compile each
+    template again for every test); a template whose source changes compiles anew."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = TemplateCache()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`-n 2 --dist loadgroup`), tests that share one Redis database run
+    on the same worker, one after the other."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if "in_redis" in item.name:
+            item.add_marker(pytest.mark.xdist_group("redis"))
 
 
 def pytest_report_header() -> str:
@@ -52,7 +89,8 @@ def postgres_schema_url() -> str:
     except sa.exc.OperationalError as exc:
         need(False, f"PostgreSQL at {server_url} ({how}) is unreachable: {exc.orig}")
     sep = "&" if "?" in server_url else "?"
-    url = f"{server_url}{sep}options=-csearch_path%3D{schema}"
+    # Tests need no durability: a commit that does not wait for the WAL on disk is ~10x faster.
+    url = f"{server_url}{sep}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
     try:
         migrate_to(url)
         yield url
@@ -71,19 +109,51 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_schema_url")
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        tables = [
-            t
-            for t in conn.execute(
-                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-            ).scalars()
-            if t != "alembic_version"
-        ]
-        if tables:
-            names = ", ".join(f'"{t}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            empty_schema(conn)
+    finally:
+        engine.dispose()
     return url
+
+
+# Every table but alembic_version emptied and every sequence restarted, as TRUNCATE ... RESTART
+# IDENTITY CASCADE would, in ~15 ms instead of ~340 ms (TRUNCATE makes new files for all 19
+# tables, each test). The replica role skips the foreign-key checks, so any order will do.
+EMPTY_SCHEMA = """
+DO $$
+DECLARE name text;
+BEGIN
+  SET LOCAL session_replication_role = replica;
+  FOR name IN SELECT tablename FROM pg_tables
+              WHERE schemaname = current_schema() AND tablename <> 'alembic_version' LOOP
+    EXECUTE format('DELETE FROM %I', name);
+  END LOOP;
+  FOR name IN SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() LOOP
+    EXECUTE format('ALTER SEQUENCE %I RESTART', name);
+  END LOOP;
+END $$
+"""
+
+
+def empty_schema(conn: sa.Connection) -> None:
+    """Leave the test schema as migrated: no rows, ids from 1 again."""
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text(EMPTY_SCHEMA))
+        return
+    except sa.exc.ProgrammingError:  # not a superuser: no replica role, so the slow way
+        pass
+    tables = [
+        t
+        for t in conn.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalars()
+        if t != "alembic_version"
+    ]
+    if tables:
+        names = ", ".join(f'"{t}"' for t in tables)
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +186,7 @@ def app(app_config: dict[str, object]):
 
     app = create_app(app_config)
     app.test_client_class = IsolatedClient
+    app.jinja_env.bytecode_cache = TEMPLATES
     with app.app_context():
         yield app
         db.session.remove()

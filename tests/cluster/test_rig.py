@@ -1,6 +1,6 @@
 """The cluster rig of issue 14: each proof is a test, and prints its figures.
 
-The soak runs MICROBLOG_CLUSTER_SOAK seconds here (60 by default, so that CI stays short);
+The soak runs MICROBLOG_CLUSTER_SOAK seconds here (60 by default; CI sets 30 to stay short);
 `make cluster` runs it for 600. The last tests prove that a rig leaves nothing behind.
 """
 
@@ -62,6 +62,18 @@ def test_1_one_session_any_host_sign_out_everywhere_shared_limits(rig, check):
     from cluster import proofs
 
     check(proofs.sessions(rig))
+
+
+def test_1b_settings_sign_outs_take_effect_on_every_host_at_once(rig, check):
+    from cluster import proofs_logout
+
+    check(proofs_logout.settings_endings(rig))
+
+
+def test_1c_a_back_channel_logout_at_one_host_takes_effect_on_every_host(rig, check):
+    from cluster import proofs_logout
+
+    check(proofs_logout.backchannel(rig))
 
 
 def test_2_killing_an_app_host_loses_only_its_requests_in_flight(rig, check):

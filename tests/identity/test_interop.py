@@ -11,34 +11,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from microblog import create_app
 from microblog.extensions import db
 from microblog.identity.models import Identity
 from microblog.models import User
 from tests import live
-from tests.helpers import base_config
 
 CONCURRENT_SIGN_INS = 20
 pytestmark = live.MOCK_WARNINGS
-
-
-@pytest.fixture
-def site(server, idp, database_url, tmp_path):
-    """A fresh app on a fresh database, served by the module's server."""
-    providers = tmp_path / "providers.toml"
-    providers.write_text(idp.providers_toml())
-    app = create_app(base_config(database_url, MICROBLOG_PROVIDERS=str(providers)))
-    server.app = app
-    yield app
-    server.app = None
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture
-def visitor(server, site):
-    with live.Visitor(server.url) as visitor:
-        yield visitor
 
 
 def users(app) -> list[User]:

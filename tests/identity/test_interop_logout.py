@@ -9,33 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import pytest
 import requests
 
-from microblog import create_app
-from microblog.extensions import db
 from tests import live
-from tests.helpers import base_config, hidden_fields
+from tests.helpers import hidden_fields
 
 pytestmark = live.MOCK_WARNINGS
-
-
-@pytest.fixture
-def site(server, idp, database_url, tmp_path):
-    providers = tmp_path / "providers.toml"
-    providers.write_text(idp.providers_toml())
-    app = create_app(base_config(database_url, MICROBLOG_PROVIDERS=str(providers)))
-    server.app = app
-    yield app
-    server.app = None
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture
-def visitor(server, site):
-    with live.Visitor(server.url) as visitor:
-        yield visitor
 
 
 def test_the_mock_publishes_an_end_session_endpoint(idp):
