@@ -46,16 +46,6 @@ class TemplateCache(jinja2.BytecodeCache):
 TEMPLATES = TemplateCache()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`-n 2 --dist loadgroup`), tests that share one Redis database run
-    on the same worker, one after the other."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if "in_redis" in item.name:
-            item.add_marker(pytest.mark.xdist_group("redis"))
-
-
 def pytest_report_header() -> str:
     url, how = postgres()
     return f"postgresql: {url} ({how})" if url else f"postgresql: not used: {how}"
