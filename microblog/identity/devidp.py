@@ -6,7 +6,6 @@ it signs. It answers only on loopback addresses, and so does the sign-in that us
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from .devidp_tokens import (
     serializer,
     user_claims,
 )
+from .urls import is_loopback
 
 bp = Blueprint("devidp", __name__)
 log = logging.getLogger(__name__)
@@ -79,12 +79,9 @@ def is_loopback_host(host: str) -> bool:
     if match is None:
         return False
     name = match["name"].lower()
-    if name == "localhost":
-        return True
-    if name.startswith("["):
-        return _address(name[1:-1]) == ipaddress.IPv6Address("::1")
-    address = _address(name)
-    return isinstance(address, ipaddress.IPv4Address) and address.is_loopback
+    if name.startswith("["):  # only an IPv6 address goes in brackets
+        return ":" in name and is_loopback(name[1:-1])
+    return is_loopback(name)
 
 
 def is_loopback_url(url: str) -> bool:
@@ -94,13 +91,6 @@ def is_loopback_url(url: str) -> bool:
     except ValueError:
         return False
     return is_loopback_host(netloc)
-
-
-def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(name)
-    except ValueError:
-        return None
 
 
 @bp.before_request

@@ -331,9 +331,15 @@ def test_starting_sign_ins_is_rate_limited_with_a_friendly_page(limited_app):
     assert "<header" in resp.get_data(as_text=True)  # the site's own layout, not a bare error
 
 
-# Tests that use Redis run side by side (xdist), so each keeps its counters under a key prefix
-# of its own and removes only those: never FLUSHDB.
-REDIS_URL = os.environ.get("MICROBLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+def redis_url() -> str:
+    """One Redis database per test process (xdist's gw0: 15, gw1: 14, ...): runs side by side
+    never share counters, and one process's tests run one after another."""
+    base = os.environ.get("MICROBLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    return f"{base.rstrip('/')}/{15 - worker % 16}"
+
+
+REDIS_URL = redis_url()
 
 
 def redis_reachable() -> bool:
@@ -349,22 +355,15 @@ def test_callbacks_are_rate_limited_in_redis_shared_by_workers(monkeypatch, data
     need(redis_reachable(), f"the Redis rate-limit test needs Redis at {REDIS_URL}")
     import redis
 
-    store, prefix = redis.Redis.from_url(REDIS_URL), f"test-{secrets.token_hex(6)}"
+    store = redis.Redis.from_url(REDIS_URL)
+    store.flushdb()
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
-    config = base_config(
-        database_url,
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_KEY_PREFIX=prefix,
-        CALLBACK_RATE_LIMIT="2 per minute",
-    )
+    config = base_config(database_url, RATELIMIT_ENABLED=True, CALLBACK_RATE_LIMIT="2 per minute")
     workers = [create_app(config), create_app(config)]  # two processes' worth of apps
-    try:
-        codes = [w.test_client().get("/auth/google/callback").status_code for w in workers * 2]
-        assert codes == [302, 302, 429, 429]  # the second worker saw the first one's count
-        assert any(b"auth.callback" in key for key in store.keys(f"*{prefix}*"))
-    finally:
-        for key in store.scan_iter(f"*{prefix}*"):
-            store.delete(key)
+    codes = [w.test_client().get("/auth/google/callback").status_code for w in workers * 2]
+    assert codes == [302, 302, 429, 429]  # the second worker saw the first one's count
+    assert any(b"auth.callback" in key for key in store.keys("*"))
+    store.flushdb()
 
 
 def test_huge_bodies_are_refused_early(client):
