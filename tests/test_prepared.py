@@ -1,4 +1,4 @@
-"""Statements stay prepared across requests on PostgreSQL; a transaction that wrote still rolls back."""
+"""Statements stay prepared across requests on PostgreSQL; what wrote still rolls back."""
 
 import pytest
 import sqlalchemy as sa
