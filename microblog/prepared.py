@@ -56,7 +56,7 @@ def _commit_if_read_only(conn: sa.Connection) -> None:
     follows then finds no transaction, sends nothing, and psycopg keeps its statements."""
     if conn.info.pop(WROTE, False) or conn.invalidated or conn.closed:
         return
-    dbapi = conn.connection.dbapi_connection
+    dbapi: Any = conn.connection.dbapi_connection  # a psycopg.Connection, if PostgreSQL
     if not isinstance(dbapi, psycopg.Connection):
         return
     if dbapi.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
