@@ -12,6 +12,7 @@ from flask import Flask
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import prepared
 from .extensions import Model, db
 from .logs import EMAIL
 
@@ -91,7 +92,8 @@ class User(UserMixin, Model):
 
 
 def init_app(app: Flask) -> None:
-    """Keep SQLite private and as strict as PostgreSQL, and row values out of PostgreSQL errors."""
+    """Keep SQLite private and as strict as PostgreSQL, row values out of PostgreSQL errors and
+    PostgreSQL's statements prepared."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
@@ -101,6 +103,7 @@ def init_app(app: Flask) -> None:
         sa.event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_ms))
     if engine.dialect.name == "postgresql":
         sa.event.listen(engine, "handle_error", _without_detail)
+        prepared.init_app(engine)
 
 
 def _create_private(database: str | None) -> None:

@@ -64,7 +64,10 @@ def post_details(signed_in: bool) -> tuple[ORMOption, ...]:
     )
     liked: sa.ColumnElement[bool] = sa.false()
     if signed_in:
-        liked = sa.exists().where(Like.post_id == Post.id, Like.user_id == _viewer())
+        # A count of at most one (the primary key), not EXISTS, which PostgreSQL answers for a
+        # page of posts by hashing every like the viewer ever gave (1,309 at 1M posts: 1 ms).
+        mine = sa.select(sa.func.count()).where(Like.post_id == Post.id, Like.user_id == _viewer())
+        liked = mine.scalar_subquery() > 0
     mentions = (
         sa.select(sa.func.aggregate_strings(Mention.name + "=" + mentioned.nickname, " "))
         .join(mentioned, mentioned.id == Mention.user_id)

@@ -1,5 +1,6 @@
 """Every page runs a fixed, small number of SQL statements, however long it is."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -116,3 +117,11 @@ def test_the_front_page_too(client, make_user, statements):
         assert len(bodies(response)) == 10
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 4, statements
+
+
+def test_a_page_has_its_limit_written_in(client, alice, statements):
+    """Not bound: the generic plan of a statement prepared by psycopg then knows it reads one
+    page, not a tenth of the posts (PostgreSQL's guess for an unknown limit)."""
+    assert client.get("/explore").status_code == 200
+    (sql,) = [s for s in statements if "FROM post JOIN" in s]
+    assert re.search(r"LIMIT 21\b", sql)

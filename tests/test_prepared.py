@@ -1,0 +1,73 @@
+"""Statements stay prepared across requests on PostgreSQL; what wrote still rolls back."""
+
+import pytest
+import sqlalchemy as sa
+
+from microblog.extensions import db
+from microblog.models import User
+from microblog.prepared import only_reads
+
+
+def prepared_statements() -> list[str]:
+    """The statements prepared on the pool's connection (the one the requests used)."""
+    with db.engine.connect() as conn:
+        return list(conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars())
+
+
+def users() -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(User)).scalar_one()
+
+
+def test_a_page_read_over_and_over_runs_prepared_statements(app, client):
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite prepares nothing across requests
+    db.session.remove()  # the test's own session holds no connection: the pool has one
+    for _ in range(7):  # psycopg prepares what it ran five times on the connection
+        assert client.get("/").status_code == 200
+    assert any('FROM post JOIN "user"' in sql for sql in prepared_statements())
+
+
+def test_a_transaction_that_wrote_still_rolls_back(app):
+    db.session.add(User(nickname="ann", email="ann@example.org"))
+    db.session.flush()
+    db.session.rollback()
+    db.session.execute(sa.insert(User).values(nickname="bob", email="bob@example.org"))
+    db.session.remove()  # closing the session rolls back what it did not commit
+    assert users() == 0
+
+
+def test_a_read_after_a_write_in_one_transaction_still_rolls_back(app):
+    db.session.execute(sa.insert(User).values(nickname="ann", email="ann@example.org"))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+    db.session.rollback()
+    assert users() == 0
+
+
+def test_a_failed_statement_rolls_back_and_the_connection_goes_on(app):
+    db.session.scalar(sa.select(User.id))
+    with pytest.raises(sa.exc.DBAPIError):
+        db.session.execute(sa.text("SELECT no_such_column FROM no_such_table"))
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "reads"),
+    [
+        ('SELECT "user".id, "user".created_at FROM "user" WHERE "user".id = %(id)s', True),
+        ("WITH RECURSIVE chain(id) AS (SELECT post.id FROM post) SELECT * FROM chain", True),
+        ("  select block.blocked_id, post.edited_at, deleted FROM block", True),
+        ("SELECT post.id FROM post FOR UPDATE", False),
+        ("WITH gone AS (DELETE FROM post RETURNING id) SELECT * FROM gone", False),
+        ("SELECT post.id INTO copy FROM post", False),
+        ("SELECT nextval('post_id_seq')", False),
+        ("INSERT INTO post (body) VALUES (%(body)s)", False),
+        ("UPDATE user_session SET last_active_at = %(at)s", False),
+        ("DELETE FROM post", False),
+        ("SET LOCAL statement_timeout = 0", False),
+        ("DO $$ BEGIN PERFORM 1; END $$", False),
+    ],
+)
+def test_what_only_reads(sql, reads):
+    assert only_reads(sql) is reads
