@@ -25,6 +25,9 @@ LIKED = 0.3  # of posts have likes, 1 to 8 each
 THREAD_REPLIES = 45  # the measured thread: more replies than a page holds
 READERS = 200  # the signed-in load rotates over these, so no cache of one whole page serves it
 NOTIFICATIONS = 100  # for each reader: more than a page, the newest unseen
+# The measured profile shows more than a page of posts at every size (at 10k a person has
+# about 10): growth compares the same page at 10k and 1M posts, not a short one with a full one.
+PROFILE_POSTS = 21
 WORDS = """
     the a of and to in is it that was for on are with as I his they be at one have this from
     or had by hot word but what some we can out other were all there when up use your how
@@ -92,6 +95,7 @@ def seed(
             rows = list(_notifications(rng, reader, ids, now))
             db.session.execute(sa.insert(Notification), rows)
         db.session.commit()
+        _fill_profile(random.Random(rng_seed + 2), followed_by_reader[0], ids, now)
         _store_tags()
         if db.engine.dialect.name == "postgresql":
             # Autovacuum would vacuum and analyze these tables a minute after a bulk load; do it
@@ -105,6 +109,23 @@ def seed(
         db.engine.dispose()
     seconds = time.perf_counter() - started
     return Seeded(users, follows, posts, seconds, tuple(ids[:READERS]), nickname, thread_post_id)
+
+
+def _fill_profile(rng: random.Random, user_id: int, ids: list[int], now: datetime) -> None:
+    """Give the measured person PROFILE_POSTS posts over the year if they have fewer."""
+    count = sa.select(sa.func.count()).where(Post.user_id == user_id)
+    missing = PROFILE_POSTS - (db.session.scalar(count) or 0)
+    rows = [
+        {
+            "user_id": user_id,
+            "body": _body(rng, len(ids)),
+            "created_at": now - timedelta(seconds=rng.random() * YEAR.total_seconds()),
+        }
+        for _ in range(max(0, missing))
+    ]
+    if rows:
+        db.session.execute(sa.insert(Post), rows)
+        db.session.commit()
 
 
 def _tagged(rng: random.Random, body: str) -> str:

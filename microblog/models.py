@@ -92,15 +92,17 @@ class User(UserMixin, Model):
 
 
 def init_app(app: Flask) -> None:
-    """Keep SQLite private and as strict as PostgreSQL, row values out of PostgreSQL errors and
-    PostgreSQL's statements prepared."""
+    """Keep SQLite private, as strict as PostgreSQL and its page cache sized; row values out of
+    PostgreSQL errors and PostgreSQL's statements prepared."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         # A locked database waits as long as a PostgreSQL statement may run, then a 503.
         busy_ms = int(app.config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
+        cache_kib = int(app.config["SQLITE_CACHE_MIB"] * 1024)
         _create_private(engine.url.database)
-        sa.event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_ms))
+        pragmas = functools.partial(_sqlite_pragmas, busy_ms=busy_ms, cache_kib=cache_kib)
+        sa.event.listen(engine, "connect", pragmas)
     if engine.dialect.name == "postgresql":
         sa.event.listen(engine, "handle_error", _without_detail)
         prepared.init_app(engine)
@@ -121,10 +123,12 @@ def _create_private(database: str | None) -> None:
         pass  # no such folder: SQLite will say so on first use
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int, cache_kib: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
+    # Negative: a budget in KiB, which SQLite fills only as it reads pages.
+    cursor.execute(f"PRAGMA cache_size={-cache_kib:d}")
     cursor.close()
 
 

@@ -9,9 +9,16 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import sqlalchemy as sa
 
 from bench import cpu, heavy_hook, loadgen, profiling, targets
 from bench.options import parse_size, size_label
+from bench.seed import PROFILE_POSTS, seed
+from microblog import create_app
+from microblog.extensions import db
+from microblog.models import User
+from microblog.social.models import Post
+from tests.helpers import base_config
 
 
 @pytest.fixture
@@ -149,3 +156,15 @@ def test_a_sort_fails_the_plans_only_when_its_statement_slows_down(small, large,
     _, verdict, detail = targets.plan_verdict({"10k": sized(small, scan), "1M": sized(large, scan)})
     assert verdict is holds
     assert ("SCAN post" in detail) is scan
+
+
+def test_the_measured_profile_holds_more_than_a_page_at_every_size(tmp_path):
+    # At 10k posts a person has about 10: the profile at 1M would show twice the posts.
+    app = create_app(base_config(f"sqlite:///{tmp_path}/bench.sqlite"))
+    seeded = seed(app, posts=300, users=60, follows=5)
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).filter_by(nickname=seeded.profile_nickname))
+        count = sa.select(sa.func.count()).where(Post.user_id == user.id)
+        assert db.session.scalar(count) == PROFILE_POSTS
+        assert app.config["POSTS_PER_PAGE"] < PROFILE_POSTS
+        db.engine.dispose()

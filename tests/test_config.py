@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from microblog import create_app
-from microblog.config import ConfigError, database_url, load_secret_key
+from microblog.config import ConfigError, database_url, engine_options, load_secret_key
+from microblog.extensions import db
 from tests.helpers import TEST_PROVIDERS
 
 
@@ -63,3 +64,27 @@ def test_cookies_are_secure_under_https(client):
     assert "Secure" in resp.headers["Set-Cookie"]
     resp = client.get("/login", base_url="http://localhost")
     assert "Secure" not in resp.headers.get("Set-Cookie", "")
+
+
+def test_the_sqlite_page_cache_is_sized(monkeypatch, tmp_path):
+    # SQLite's default 2 MiB re-read the timelines' index pages on every page at 1M posts.
+    path = tmp_path / "x.sqlite"
+    monkeypatch.setenv("MICROBLOG_PROVIDERS", str(TEST_PROVIDERS))
+    for env, kib in ((None, 12 * 1024), ("3", 3 * 1024)):
+        if env is not None:
+            monkeypatch.setenv("MICROBLOG_SQLITE_CACHE_MIB", env)
+        app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+        with app.app_context(), db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -kib
+            db.engine.dispose()
+
+
+def test_a_sqlite_file_reuses_its_warm_connection_first(tmp_path):
+    # The pool hands out the connection returned last: its page cache is the warm one.
+    options = engine_options(
+        {"SQLALCHEMY_ENGINE_OPTIONS": {}, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x"}
+    )
+    assert options["pool_use_lifo"] is True
+    for memory in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"):
+        config = {"SQLALCHEMY_ENGINE_OPTIONS": {}, "SQLALCHEMY_DATABASE_URI": memory}
+        assert "pool_use_lifo" not in engine_options(config)
