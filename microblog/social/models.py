@@ -76,6 +76,8 @@ class Follow(Model):
             "followed_posted_at",
             "followed_id",
         ),
+        # The triggers' way to the rows that a post or a follow changes.
+        sa.Index("ix_follow_followed_id_followed_posted_at", "followed_id", "followed_posted_at"),
     )
 
     follower_id: Mapped[int] = _user_fk(primary_key=True)

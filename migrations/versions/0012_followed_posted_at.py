@@ -31,7 +31,16 @@ def _newest(author):
 
 
 def _crowded(author):
-    return f"(SELECT count(*) FROM follow AS f WHERE f.followed_id = {author}) > {FANOUT_LIMIT}"
+    # More than FANOUT_LIMIT followers, read from at most that many index entries.
+    crowd = (
+        f"SELECT 1 FROM follow AS f WHERE f.followed_id = {author} LIMIT 1 OFFSET {FANOUT_LIMIT}"
+    )
+    return f"EXISTS ({crowd})"
+
+
+def _not_everyone(everyone):
+    # Two ranges of ix_follow_followed_id_followed_posted_at, never the person's every row.
+    return f"(followed_posted_at IS NULL OR followed_posted_at < {everyone})"
 
 
 def _sqlite_triggers():
@@ -42,7 +51,7 @@ def _sqlite_triggers():
         "WHERE follower_id = NEW.follower_id AND followed_id = NEW.followed_id; "
         f"UPDATE follow SET followed_posted_at = {everyone} "
         f"WHERE followed_id = NEW.followed_id AND {crowded('NEW.followed_id')} "
-        f"AND followed_posted_at IS NOT {everyone}; "
+        f"AND {_not_everyone(everyone)}; "
     )
     # A post leaving its author (deleted, emptied, moved) lowers their rows if it was the
     # newest; a post arriving raises them, unless the author has too many followers for that.
@@ -79,7 +88,7 @@ BEGIN
   PERFORM 1 FROM "user" WHERE id = NEW.followed_id FOR SHARE;
   IF {crowded("NEW.followed_id")} THEN
     UPDATE follow SET followed_posted_at = {everyone}
-    WHERE followed_id = NEW.followed_id AND followed_posted_at IS DISTINCT FROM {everyone};
+    WHERE followed_id = NEW.followed_id AND {_not_everyone(everyone)};
   ELSE
     UPDATE follow SET followed_posted_at = {newest("NEW.followed_id")}
     WHERE follower_id = NEW.follower_id AND followed_id = NEW.followed_id;
@@ -131,6 +140,10 @@ def upgrade():
         "follow",
         ["follower_id", "followed_posted_at", "followed_id"],
     )
+    # The triggers' way to the rows a post or a follow changes, however many followers.
+    op.create_index(
+        "ix_follow_followed_id_followed_posted_at", "follow", ["followed_id", "followed_posted_at"]
+    )
     for statement in _sqlite_triggers() if dialect == "sqlite" else _postgresql_triggers():
         op.execute(statement)
 
@@ -146,5 +159,6 @@ def downgrade():
         op.execute("DROP TRIGGER follow_posted_at ON follow")
         op.execute("DROP FUNCTION post_posted_at()")
         op.execute("DROP FUNCTION follow_posted_at()")
+    op.drop_index("ix_follow_followed_id_followed_posted_at", table_name="follow")
     op.drop_index("ix_follow_follower_id_followed_posted_at", table_name="follow")
     op.drop_column("follow", "followed_posted_at")
