@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
-from bench import inprocess, loadgen
+from bench import cpu, inprocess, loadgen
 from bench.databases import Database
 from bench.run import SECRET_KEY, make_app, parse_size
 from bench.seed import YEAR, _batches, _body
@@ -78,6 +78,14 @@ def seed(app: Flask, posts: int, rng_seed: int = 13) -> Heavy:
         }
         for user_id in ids[len(READERS) :]:
             follows[user_id] = [f for f in rng.sample(ids, FOLLOWS + 1) if f != user_id][:FOLLOWS]
+        for n, batch in enumerate(_batches(_posts(rng, posts, active, quiet, ancient, now))):
+            db.session.execute(sa.insert(Post), batch)
+            db.session.commit()
+            done = min(posts, (n + 1) * len(batch))
+            print(f"\r   seeding posts: {done:,}/{posts:,}", end="", flush=True)
+        print(flush=True)
+        # Follows after the posts: each takes its person's newest post's time once (migration
+        # 0012's trigger), where posts after them would each update all their followers' rows.
         rows = (
             {"follower_id": a, "followed_id": b, "created_at": now - YEAR}
             for a, bs in follows.items()
@@ -86,12 +94,6 @@ def seed(app: Flask, posts: int, rng_seed: int = 13) -> Heavy:
         for batch in _batches(rows):
             db.session.execute(sa.insert(Follow), batch)
         db.session.commit()
-        for n, batch in enumerate(_batches(_posts(rng, posts, active, quiet, ancient, now))):
-            db.session.execute(sa.insert(Post), batch)
-            db.session.commit()
-            done = min(posts, (n + 1) * len(batch))
-            print(f"\r   seeding posts: {done:,}/{posts:,}", end="", flush=True)
-        print(flush=True)
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(sa.text("VACUUM ANALYZE"))
@@ -226,13 +228,22 @@ def _show(row: dict[str, Any]) -> str:
 
 
 def load_readers(
-    args: argparse.Namespace, url: str, work: Path, heavy: Heavy, app: Flask
-) -> dict[str, float]:
-    """Serve the app with gunicorn and load each reader's home page with wrk, round robin."""
+    args: argparse.Namespace,
+    url: str,
+    work: Path,
+    heavy: Heavy,
+    app: Flask,
+    backends: cpu.Backends | None = None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Serve the app with gunicorn and load each reader's home page with wrk, round robin.
+
+    Return each reader's req/s and CPU ms per request (the workers', and PostgreSQL's
+    backends'), medians of the rounds: CPU per request moves far less with the machine's load.
+    """
     wrk = loadgen.find_wrk(install=False)
     if wrk is None:
         print("   no wrk: req/s not measured", flush=True)
-        return {}
+        return {}, {}
     cookies = {kind: inprocess.mint_cookie(app, reader) for kind, reader in heavy.readers.items()}
     env = {
         "SECRET_KEY": SECRET_KEY,
@@ -241,8 +252,10 @@ def load_readers(
         "DATABASE_URL": url,
     }
     rounds: dict[str, list[float]] = {kind: [] for kind in cookies}
+    cpu_ms: dict[str, list[float]] = {kind: [] for kind in cookies}
     with Gunicorn("microblog:create_app()", env, work, "heavy", port=args.port) as server:
         server.wait_ready("/explore")
+        meter = cpu.Meter(server.worker_pids, backends)
         headers = {
             kind: {"Cookie": f"session={cookie}", "User-Agent": inprocess.USER_AGENT}
             for kind, cookie in cookies.items()
@@ -251,14 +264,21 @@ def load_readers(
             loadgen.run_wrk(wrk, server.url + "/", headers[kind], 1, args.connections)
         for r in range(args.rounds):
             for kind in cookies:
+                started = meter.start()
                 result = loadgen.run_wrk(
                     wrk, server.url + "/", headers[kind], args.duration, args.connections
                 )
+                used = meter.stop(started)
                 rounds[kind].append(result.rps)
+                seconds = used["worker_cpu_s"] or 0.0
+                seconds += used["db_cpu_s"] or 0.0
+                cpu_ms[kind].append(seconds * 1000 / max(result.requests, 1))
             print(
-                f"   round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in rounds.items())
+                f"   round {r + 1}: "
+                + ", ".join(f"{k} {v[-1]:.0f}/s {cpu_ms[k][-1]:.2f} ms" for k, v in rounds.items())
             )
-    return {kind: round(statistics.median(rps), 1) for kind, rps in rounds.items()}
+    rps = {kind: round(statistics.median(v), 1) for kind, v in rounds.items()}
+    return rps, {kind: round(statistics.median(v), 3) for kind, v in cpu_ms.items()}
 
 
 def run(args: argparse.Namespace, database: Database) -> dict:
@@ -270,18 +290,26 @@ def run(args: argparse.Namespace, database: Database) -> dict:
         label = f"{posts:,}"
         print(f"== heavy readers: {label} posts, {USERS:,} users ({database.kind})", flush=True)
         url = args.url or database.create(f"heavy{posts}")
+        if args.url and database.kind == "postgresql" and "application_name" not in url:
+            # So that the CPU meter finds the backends serving gunicorn, as on a fresh schema.
+            url += f"{'&' if '?' in url else '?'}application_name={database.application_name}"
         try:
             app = make_app(url, work)
             heavy = seeded(app, posts) if args.url else seed(app, posts)
             print(f"   seeded in {heavy.seconds:.1f} s", flush=True)
             size: dict[str, Any] = {"queries": time_queries(app, heavy, args.repeat)}
             if not args.no_load:
-                rps = load_readers(args, url, work, heavy, app)
+                rps, cpu_ms = load_readers(args, url, work, heavy, app, database.backends())
                 base = rps.get("follows 50")
                 size["home req/s"] = rps
+                size["home cpu ms"] = cpu_ms
                 if base:
                     size["ratio to follows 50"] = {k: round(v / base, 2) for k, v in rps.items()}
                     print(f"   ratio to follows 50: {size['ratio to follows 50']}", flush=True)
+                if cpu_ms.get("follows 50"):
+                    by_cpu = {k: round(cpu_ms["follows 50"] / v, 2) for k, v in cpu_ms.items() if v}
+                    size["ratio to follows 50 by cpu"] = by_cpu
+                    print(f"   ratio to follows 50 by CPU per request: {by_cpu}", flush=True)
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()

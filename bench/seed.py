@@ -80,9 +80,7 @@ def seed(
         # The database numbers the users (PostgreSQL's sequence must know them, for sign-ins).
         ids = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
         followed_by_reader: list[int] = []
-        for batch in _batches(_follows(rng, ids, follows, now, followed_by_reader)):
-            db.session.execute(sa.insert(Follow), batch)
-        db.session.commit()
+        follow_rows = list(_follows(rng, ids, follows, now, followed_by_reader))
         tag_rng = random.Random(rng_seed + 1)  # its own: the posts stay those of earlier runs
         for batch in _batches(_posts(rng, ids, posts, now)):
             for row in batch:
@@ -91,6 +89,11 @@ def seed(
             db.session.execute(sa.insert(Post), batch)
             db.session.commit()
         thread_post_id = _threads_likes_mentions(rng, ids, now)
+        # Follows after the posts: each takes its person's newest post's time once (migration
+        # 0012's trigger), where posts after them would each update all their followers' rows.
+        for batch in _batches(follow_rows):
+            db.session.execute(sa.insert(Follow), batch)
+        db.session.commit()
         for reader in ids[:READERS]:
             rows = list(_notifications(rng, reader, ids, now))
             db.session.execute(sa.insert(Notification), rows)

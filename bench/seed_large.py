@@ -39,9 +39,7 @@ def seed_home_only(
         db.session.execute(sa.insert(User), list(_users(rng, users, now)))
         ids = list(db.session.scalars(sa.select(User.id).order_by(User.id)))
         followed_by_reader: list[int] = []
-        for batch in _batches(_follows(rng, ids, follows, now, followed_by_reader)):
-            db.session.execute(sa.insert(Follow), batch)
-        db.session.commit()
+        follow_rows = list(_follows(rng, ids, follows, now, followed_by_reader))
         rows = _progress(_posts(rng, ids, posts, now), posts)
         if db.engine.dialect.name == "postgresql":
             _copy_posts(rows)
@@ -49,6 +47,10 @@ def seed_home_only(
             for batch in _batches(rows):
                 db.session.execute(sa.insert(Post), batch)
             db.session.commit()
+        # After the posts, as bench/seed.py does: each follow takes its person's newest once.
+        for batch in _batches(follow_rows):
+            db.session.execute(sa.insert(Follow), batch)
+        db.session.commit()
         profile = db.session.get(User, followed_by_reader[0])
         assert profile is not None
         nickname = profile.nickname

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ..extensions import Model
 from ..models import User, UTCDateTime, utcnow
+
+# Follow.followed_posted_at: a post updates its author's follow rows only while they have at
+# most FANOUT_LIMIT followers (a few ms, measured); past it their rows say EVERYONE_READS.
+# Migration 0012's triggers hold the same two values.
+FANOUT_LIMIT = 1000
+EVERYONE_READS = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def _user_fk(primary_key: bool = False) -> Mapped[int]:
@@ -63,11 +69,24 @@ class Follow(Model):
         # Followers and following lists, latest first; the counts use them too.
         sa.Index("ix_follow_followed_id_created_at", "followed_id", "created_at", "follower_id"),
         sa.Index("ix_follow_follower_id_created_at", "follower_id", "created_at", "followed_id"),
+        # A first timeline page reads the few people followed who posted last, from here.
+        sa.Index(
+            "ix_follow_follower_id_followed_posted_at",
+            "follower_id",
+            "followed_posted_at",
+            "followed_id",
+        ),
+        # The triggers' way to the rows that a post or a follow changes.
+        sa.Index("ix_follow_followed_id_followed_posted_at", "followed_id", "followed_posted_at"),
     )
 
     follower_id: Mapped[int] = _user_fk(primary_key=True)
     followed_id: Mapped[int] = _user_fk(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Kept by the database (migration 0012's triggers), never written here: when the followed
+    # person's newest post was written (None: no post), or EVERYONE_READS for people with
+    # more followers than a post may update rows (FANOUT_LIMIT), whom every timeline reads.
+    followed_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Like(Model):

@@ -145,6 +145,8 @@ class Authors:
     ids: sa.CompoundSelect[int]  # the list: read author by author from their own index
     includes: Callable[[KeyColumn], sa.ColumnElement[bool]]  # one post's author is on it
     budget: sa.ScalarSelect[int]  # how many posts of everyone's the walk may read first
+    # A first page of n: whose posts it can show (the n who posted last, and a few more)
+    latest: Callable[[int], sa.CompoundSelect[int]]
 
 
 def load_page(
@@ -185,7 +187,13 @@ def by_authors(authors: Authors, window: Window, dialect: str) -> sa.ColumnEleme
     (it stops reading each author once nothing more can make the page), PostgreSQL with a
     LATERAL page per author. Its LIMIT is 0 otherwise, and a LIMIT 0 reads nothing. Either
     way the reading stops within a bounded number of rows, never all their posts sorted.
+
+    A first page (no cursor) reads author by author at once, and only `authors.latest`: the
+    page's worth of people followed who posted last, whoever they are and however many.
     """
+    if window.before is None and window.after is None:
+        first = window.size + 1
+        return Post.id.in_(_author_by_author(authors.latest(first), window, first, dialect))
     walk = window.apply(sa.select(Post.id, Post.user_id, Post.created_at))
     recent = walk.limit(authors.budget).subquery("recent")
     # No ORDER BY again: both engines keep the subquery's order (a co-routine in SQLite, a
@@ -202,7 +210,10 @@ def by_authors(authors: Authors, window: Window, dialect: str) -> sa.ColumnEleme
 
 
 def _author_by_author(
-    authors: sa.CompoundSelect[int], window: Window, wanted: sa.ColumnElement[int], dialect: str
+    authors: sa.CompoundSelect[int],
+    window: Window,
+    wanted: int | sa.ColumnElement[int],
+    dialect: str,
 ) -> AnySelect:
     """Select the ids of the window's first `wanted` posts, reading each author's own index."""
     if dialect != "postgresql":

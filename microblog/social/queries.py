@@ -7,6 +7,7 @@ query per row.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -16,10 +17,11 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from ..extensions import db
 from ..models import User
-from .models import Block, Follow, Like, Mention, Mute, Post
+from .models import EVERYONE_READS, Block, Follow, Like, Mention, Mute, Post
 from .paging import Authors, KeyColumn, Page, Window
 
 AnySelect = sa.Select[*tuple[Any, ...]]
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 THREAD_DEPTH = 30  # posts shown above the one asked for; a link leads further up
 # A timeline walk may read one post of everyone's per this many people followed (measured).
 FOLLOWS_PER_WALKED_POST = 4
@@ -161,7 +163,22 @@ def timeline_authors() -> Authors:
     budget = sa.select(walk).where(Follow.follower_id == _viewer())
     # Each list already without whom the viewer does not see: a page read from it is whole.
     me = sa.select(_viewer()).where(_viewer().not_in(hidden_authors()))
-    return Authors(sa.union_all(followed, me), includes, budget.scalar_subquery())
+
+    def latest(count: int) -> sa.CompoundSelect[int]:
+        # The count people followed who posted last (ties with the last of them too), read
+        # from the follow index: each has a post newer than anything of anyone else's, so
+        # nobody else has a post among the count newest. Those every timeline reads, and
+        # the viewer, as well.
+        mine = (Follow.follower_id == _viewer(), Follow.followed_id.not_in(hidden_authors()))
+        dated = Follow.followed_posted_at
+        last = sa.select(dated).where(*mine, dated < EVERYONE_READS).order_by(dated.desc())
+        nth = last.offset(count - 1).limit(1).scalar_subquery()
+        recent = sa.select(Follow.followed_id.label("id")).where(
+            *mine, dated >= sa.func.coalesce(nth, EARLIEST)
+        )
+        return sa.union_all(recent, me)
+
+    return Authors(sa.union_all(followed, me), includes, budget.scalar_subquery(), latest)
 
 
 @cache
