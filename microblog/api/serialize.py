@@ -12,6 +12,7 @@ from flask import g, url_for
 from ..models import User
 from ..social.models import Notification, Post
 from ..social.paging import Page
+from ..social.rows import AuthorRow, PostRow
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -37,7 +38,7 @@ def external_prefix(endpoint: str, **values: Any) -> str:
     return prefix
 
 
-def person(user: User) -> Json:
+def person(user: User | AuthorRow) -> Json:
     return {
         "nickname": user.nickname,
         "display_name": user.display_name,
@@ -45,10 +46,11 @@ def person(user: User) -> Json:
     }
 
 
-def post(item: Post) -> Json:
+def post(item: Post | PostRow) -> Json:
     """A post as the pages show it; a deleted or hidden one in a thread only keeps its place."""
     if item.deleted or getattr(item, "hidden", False):
         return {"id": item.id, "deleted": item.deleted, "hidden": not item.deleted}
+    assert item.author is not None  # not deleted
     return {
         "id": item.id,
         "author": person(item.author),

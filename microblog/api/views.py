@@ -27,6 +27,7 @@ from ..social.queries import (
     thread_query,
     timeline_authors,
 )
+from ..social.rows import load_posts
 from . import serialize
 from .models import ApiToken
 from .problems import Problem
@@ -144,7 +145,7 @@ def thread(post_id: int) -> Json:
     """Show a post, the posts it replies to (top first), and a page of its replies."""
     viewer = token_user()
     values = binds(viewer.id, post_id=post_id)
-    chain = db.session.scalars(thread_query(True), values).all()
+    chain = load_posts(thread_query(True), values)
     if not chain or chain[-1].deleted or chain[-1].hidden:
         raise Problem(404, "no-such-post", f"There is no post {post_id} to see.")
     *ancestors, post = chain

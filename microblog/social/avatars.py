@@ -8,13 +8,14 @@ from flask import request
 from werkzeug.wrappers import Response
 
 from ..models import User
+from .rows import AuthorRow
 from .text import profile_url
 
 GRID = 5  # cells a side; the left half is mirrored onto the right
 IDENTICON_MAX_AGE = 24 * 3600  # a freed nickname may pass to someone else, so not forever
 
 
-def avatar_url(user: User) -> str:
+def avatar_url(user: User | AuthorRow) -> str:
     """Return the URL of user's picture if it is an https one, else of their identicon."""
     if user.picture and user.picture.startswith("https://"):
         return user.picture

@@ -22,6 +22,9 @@ from .text import post_url, profile_url, tag_url, timeago
 
 if TYPE_CHECKING:
     from .models import Post
+    from .rows import PostRow
+
+    ShownPost = Post | PostRow  # a page's rows, or a post loaded for its own page (search)
 
 DEFAULT_SIZE = 4000  # cards, measured ~2.6 KB each with their key: ~10 MB a worker at most
 # Where the how-long-ago goes: it cannot come out of anything escaped (that has no "<").
@@ -63,14 +66,17 @@ def init_app(app: Flask) -> None:
 
 
 def post_card(
-    post: Post, viewer_id: int | None, focus_id: int | None = None, parent_id: int | None = None
+    post: ShownPost,
+    viewer_id: int | None,
+    focus_id: int | None = None,
+    parent_id: int | None = None,
 ) -> Markup:
     """Return the card of one post as _post.html's render_post_card draws it, from the cache."""
     return post_cards([post], viewer_id, parent_id, focus_id)
 
 
 def post_cards(
-    posts: Iterable[Post],
+    posts: Iterable[ShownPost],
     viewer_id: int | None,
     parent_id: int | None = None,
     focus_id: int | None = None,
@@ -92,6 +98,7 @@ def post_cards(
             parent_id = post.id if chain else parent_id
             continue
         author, reply_to = post.author, post.reply_to_id
+        assert author is not None  # a post with its user_id has its author
         own = user_id == viewer_id
         shows_reply_to = bool(reply_to) and reply_to != parent_id
         key = (
@@ -121,7 +128,7 @@ def post_cards(
     return Markup("".join(html))
 
 
-def _draw(post: Post, signed_in: bool, own: bool, parent_id: int | None) -> tuple[str, str]:
+def _draw(post: ShownPost, signed_in: bool, own: bool, parent_id: int | None) -> tuple[str, str]:
     """Draw a card for a viewer who stands with the post as this one does, whoever they are."""
     viewer = (post.user_id if own else OTHER_VIEWER) if signed_in else None
     before, marker, after = _render(post, viewer, None, parent_id, AGO).partition(AGO)
@@ -130,7 +137,7 @@ def _draw(post: Post, signed_in: bool, own: bool, parent_id: int | None) -> tupl
 
 
 def _render(
-    post: Post,
+    post: ShownPost,
     viewer_id: int | None,
     focus_id: int | None,
     parent_id: int | None,

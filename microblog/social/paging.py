@@ -15,6 +15,7 @@ from sqlalchemy.orm import QueryableAttribute
 from ..extensions import db
 from ..models import UTCDateTime
 from .models import Post
+from .rows import PostRow, load_posts
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -134,7 +135,7 @@ def _position(position: Position | BoundPosition) -> Any:
     return position
 
 
-def post_position(post: Post) -> Position:
+def post_position(post: Post | PostRow) -> Position:
     return post.created_at, post.id
 
 
@@ -154,10 +155,10 @@ def load_page(
     window: Window,
     binds: Mapping[str, object] | None = None,
     authors: Authors | None = None,
-) -> Page[Post]:
-    """Run a posts query (limited to these authors' posts) for one window of posts."""
+) -> Page[PostRow]:
+    """Run a posts query (limited to these authors' posts) for one window of posts, as rows."""
     statement = windowed(db.engine.dialect.name, query, window.shape, authors)
-    rows = db.session.scalars(statement, {**(binds or {}), **window.cursor_values()}).all()
+    rows = load_posts(statement, {**(binds or {}), **window.cursor_values()})
     return window.page(rows, post_position)
 
 

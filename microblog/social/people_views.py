@@ -10,10 +10,10 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..models import User
 from . import avatars, relations
-from .models import Post
 from .pages import read_window, viewer_id
 from .paging import Page, load_page
 from .queries import author_posts_query, binds, load_people, profile_query
+from .rows import PostRow
 from .views import bp
 
 
@@ -31,7 +31,7 @@ def load_profile(nickname: str) -> sa.Row[tuple[User, int, int, int, bool, bool,
 def profile(nickname: str) -> str:
     """Show a user's profile, counts and posts (none from someone blocked or muted)."""
     row = load_profile(nickname)
-    page: Page[Post] = Page([], None, None)
+    page: Page[PostRow] = Page([], None, None)
     if not (row.blocked or row.blocks_me or row.muted):
         viewer = viewer_id()
         posts = author_posts_query(viewer is not None)

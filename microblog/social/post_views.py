@@ -17,6 +17,7 @@ from .models import Post, PostEdit
 from .pages import back_to, read_window, viewer_id
 from .paging import load_page
 from .queries import binds, posts_query, replies_query, thread_query
+from .rows import load_posts
 from .views import bp
 
 POST_ID = "<int(min=1, max=2147483647):post_id>"  # what a PostgreSQL INTEGER holds
@@ -33,7 +34,7 @@ def render_thread(post_id: int, body: str = "", error: str | None = None) -> str
     """Render a thread page, the reply form holding body (and error)."""
     viewer = viewer_id()
     values = binds(viewer, post_id=post_id)
-    chain = db.session.scalars(thread_query(viewer is not None), values).all()
+    chain = load_posts(thread_query(viewer is not None), values)
     if not chain or (chain[-1].author is not None and chain[-1].author.suspended_at):
         abort(404)  # a suspended person's posts are gone until they are restored
     *ancestors, post = chain

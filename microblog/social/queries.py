@@ -75,11 +75,12 @@ def post_details(signed_in: bool) -> tuple[ORMOption, ...]:
         .join(mentioned, mentioned.id == Mention.user_id)
         .where(Mention.post_id == Post.id)
     )
+    # Labelled by the attributes' names: rows.py reads the rows by them.
     return (
-        with_expression(Post.like_count, likes),
-        with_expression(Post.reply_count, replies.scalar_subquery()),
-        with_expression(Post.liked, liked),
-        with_expression(Post.mention_map, mentions.scalar_subquery()),
+        with_expression(Post.like_count, likes.label("like_count")),
+        with_expression(Post.reply_count, replies.scalar_subquery().label("reply_count")),
+        with_expression(Post.liked, liked.label("liked")),
+        with_expression(Post.mention_map, mentions.scalar_subquery().label("mention_map")),
     )
 
 
@@ -135,7 +136,7 @@ def thread_query(signed_in: bool) -> sa.Select[Post]:
         .join(chain, chain.c.id == Post.id)
         .outerjoin(Post.author)
         .options(contains_eager(Post.author), *post_details(signed_in))
-        .options(with_expression(Post.hidden, hidden))
+        .options(with_expression(Post.hidden, hidden.label("hidden")))
         .order_by(chain.c.depth.desc())
     )
 

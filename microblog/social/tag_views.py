@@ -14,6 +14,7 @@ from .models import Post, PostTag
 from .pages import read_window, viewer_id
 from .paging import post_position, windowed
 from .queries import binds, posts_query
+from .rows import load_posts
 from .tags import normalise, tag_part, tagged_query
 from .views import bp
 
@@ -36,7 +37,7 @@ def tag(tag: str) -> str | Response:
     dialect = db.engine.dialect.name
     query = windowed(dialect, tag_query(viewer is not None), window.shape, None, *TAG_KEY)
     values = binds(viewer, tag=name, **window.cursor_values())
-    page = window.page(db.session.scalars(query, values).all(), post_position)
+    page = window.page(load_posts(query, values), post_position)
     return render_template("tags/tag.html", tag=name, page=page)
 
 

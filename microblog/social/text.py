@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from flask import g, request, url_for
+from flask import request, url_for
 from markupsafe import Markup, escape
 
 from ..models import utcnow
@@ -52,11 +52,19 @@ def post_problem(body: str) -> str | None:
 
 
 def profile_url(nickname: str) -> str:
-    """Return the path of a profile: url_for's answer, built once per request, not per post."""
-    prefix: str | None = g.get("profile_prefix")
-    if prefix is None:
-        prefix = g.profile_prefix = url_for("views.profile", nickname="x")[:-1]
-    return prefix + nickname
+    """Return the path of a profile: url_for's answer, its prefix built once per worker."""
+    return _prefixes(request.script_root)[0] + nickname
+
+
+@lru_cache(maxsize=16)
+def _prefixes(script_root: str) -> tuple[str, str, str]:
+    """The paths of a profile, a post and a tag page but their last character, once per site
+    prefix: nicknames, post ids and quoted tags need no quoting of their own."""
+    return (
+        url_for("views.profile", nickname="x")[:-1],
+        url_for("views.thread", post_id=1)[:-1],
+        url_for("views.tag", tag="x")[:-1],
+    )
 
 
 @lru_cache(maxsize=256)
@@ -76,10 +84,8 @@ def mentioned_names(text: str) -> set[str]:
 
 
 def post_url(post_id: int, action: str = "") -> str:
-    """Return the path of a post's page (or of an action on it), built once per request."""
-    prefix: str | None = g.get("post_prefix")
-    if prefix is None:
-        prefix = g.post_prefix = url_for("views.thread", post_id=1)[:-1]
+    """Return the path of a post's page (or of an action on it)."""
+    prefix = _prefixes(request.script_root)[1]
     return f"{prefix}{post_id}/{action}" if action else f"{prefix}{post_id}"
 
 
@@ -90,11 +96,8 @@ def hashtags(text: str) -> set[str]:
 
 
 def tag_url(tag: str) -> str:
-    """Return the path of a tag's page (normalised tag), the prefix built once per request."""
-    prefix: str | None = g.get("tag_prefix")
-    if prefix is None:
-        prefix = g.tag_prefix = url_for("views.tag", tag="x")[:-1]
-    return prefix + quote(tag, safe="")
+    """Return the path of a tag's page (normalised tag)."""
+    return _prefixes(request.script_root)[2] + quote(tag, safe="")
 
 
 def render_text(text: str) -> Markup:
