@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
@@ -25,7 +26,28 @@ def _post_fk(primary_key: bool = False) -> Mapped[int]:
     return mapped_column(sa.ForeignKey("post.id", ondelete="CASCADE"), primary_key=primary_key)
 
 
-class Post(Model):
+class _Columns(Protocol):
+    user_id: int | None
+    created_at: datetime
+    edited_at: datetime | None
+
+
+class PostFacts:
+    """What a post's columns say about it: for Post and for rows.PostRow, its plain row."""
+
+    __slots__ = ()
+
+    @property
+    def deleted(self: _Columns) -> bool:
+        return self.user_id is None
+
+    @property
+    def written_at(self: _Columns) -> datetime:
+        """When the text it shows now was written."""
+        return self.edited_at or self.created_at
+
+
+class Post(PostFacts, Model):
     __table_args__ = (
         # Explore pages walk this index backwards, and so does a timeline, keeping the posts of
         # those followed from the index alone (user_id); profiles and sparse timelines the next.
@@ -53,15 +75,6 @@ class Post(Model):
     hidden: Mapped[bool] = query_expression()  # by someone the viewer blocked or muted
     # "bob=robert carol=carol": whom each @name referred to when written, by nickname now.
     mention_map: Mapped[str | None] = query_expression()
-
-    @property
-    def deleted(self) -> bool:
-        return self.user_id is None
-
-    @property
-    def written_at(self) -> datetime:
-        """When the text it shows now was written."""
-        return self.edited_at or self.created_at
 
 
 class Follow(Model):

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import User
-from .models import Post
+from .models import Post, PostFacts
 
 AnySelect = sa.Select[*tuple[Any, ...]]
 
@@ -39,7 +39,7 @@ class AuthorRow:
 
 
 @dataclass(slots=True)
-class PostRow:
+class PostRow(PostFacts):
     """A post as the pages show it: Post's columns, its author, and what queries.post_details
     loads with it (None where a statement does not)."""
 
@@ -55,15 +55,6 @@ class PostRow:
     liked: bool | None = None
     hidden: bool | None = None
     mention_map: str | None = None
-
-    @property
-    def deleted(self) -> bool:
-        return self.user_id is None
-
-    @property
-    def written_at(self) -> datetime:
-        """When the text it shows now was written."""
-        return self.edited_at or self.created_at
 
 
 POST_COLUMNS = tuple(f.name for f in fields(PostRow)[:6])
