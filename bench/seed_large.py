@@ -38,6 +38,7 @@ def seed_home_only(
         upgrade()
         db.session.execute(sa.insert(User), list(_users(rng, users, now)))
         ids = list(db.session.scalars(sa.select(User.id).order_by(User.id)))
+        db.session.commit()  # the posts' COPY runs on a connection of its own: it must see them
         followed_by_reader: list[int] = []
         follow_rows = list(_follows(rng, ids, follows, now, followed_by_reader))
         rows = _progress(_posts(rng, ids, posts, now), posts)

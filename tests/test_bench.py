@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from bench import cpu, heavy_hook, loadgen, profiling, targets
 from bench.options import parse_size, size_label
 from bench.seed import PROFILE_POSTS, seed
+from bench.seed_large import seed_home_only
 from microblog import create_app
 from microblog.extensions import db
 from microblog.models import User
-from microblog.social.models import Post
+from microblog.social.models import Follow, Post
 from tests.helpers import base_config
 
 
@@ -167,4 +168,18 @@ def test_the_measured_profile_holds_more_than_a_page_at_every_size(tmp_path):
         count = sa.select(sa.func.count()).where(Post.user_id == user.id)
         assert db.session.scalar(count) == PROFILE_POSTS
         assert app.config["POSTS_PER_PAGE"] < PROFILE_POSTS
+        db.engine.dispose()
+
+
+def test_the_home_only_seed_loads_every_post_and_follow(database_url):
+    # PostgreSQL's COPY runs on a connection of its own: the users must be committed first.
+    app = create_app(base_config(database_url))
+    seeded = seed_home_only(app, posts=500, users=40, follows=5)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 500
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Follow)) == 40 * 5
+        followed = sa.select(sa.func.count()).where(Follow.followed_posted_at.is_not(None))
+        assert db.session.scalar(followed) > 0  # the follows came after the posts they date
+        assert len(seeded.reader_ids) > 0
+        db.session.remove()
         db.engine.dispose()
