@@ -49,6 +49,9 @@ def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.sizes = [parse_size(s) for s in args.posts.split(",") if s.strip()]
     args.heavy_posts = parse_size(args.heavy_posts)
+    # A run with a home-only size measures only the home page at every size: its smaller sizes
+    # are the same run's reference for it, and the load takes a minute, not a quarter hour.
+    args.home_only_run = any(n >= HOME_ONLY_FROM for n in args.sizes)
     labels = [size_label(n) for n in args.sizes if n < HOME_ONLY_FROM]
     if args.profile_size.lower() == "none" or not labels:
         args.profile_label = None

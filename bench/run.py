@@ -137,8 +137,9 @@ def bench_size(
     print(f"   seeded {posts:,} posts in {seeded.seconds:.1f} s", flush=True)
     readers = pages.mint_readers(app, seeded.reader_ids)
     cookie = readers.cookies[0]
-    paths = pages.paths(app, seeded, cookie, home_only)
-    explore = [] if home_only else pages.explore_paths(app, cookie)
+    measure_home_only = home_only or args.home_only_run
+    paths = pages.paths(app, seeded, cookie, measure_home_only)
+    explore = [] if measure_home_only else pages.explore_paths(app, cookie)
     checks = inprocess.check_pages(
         lambda per_page: make_app(url, work, per_page),
         cookie,
