@@ -19,8 +19,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import reads
 from ..extensions import db, login_manager
 from ..models import User, utcnow
 from .models import UserSession
@@ -119,39 +121,50 @@ def load_user(cookie_id: str) -> User | None:
     if not (raw_id.isascii() and raw_id.isdigit() and secret) or int(raw_id) > LARGEST_ID:
         return None
     extras = current_app.extensions.get("page_load_columns", ()) if request.method == "GET" else ()
-    row = db.session.execute(
-        record_query(tuple(column for column, _ in extras)), {"record_id": int(raw_id)}
-    ).first()
-    if row is None or not hmac.compare_digest(row[0].secret_hash, _hash(secret)):
+    query = record_query(tuple(column for column, _ in extras))
+    found = reads.rows(query, {"record_id": int(raw_id)})
+    if not found:
         return None
-    record: UserSession = row[0]
+    row, users_at, extras_at = found[0], len(RECORD_COLUMNS), len(RECORD_COLUMNS + USER_COLUMNS)
+    record_values = dict(zip(RECORD_COLUMNS, row[:users_at], strict=True))
+    if not hmac.compare_digest(record_values["secret_hash"], _hash(secret)):
+        return None
+    record = reads.persistent(UserSession, record_values)
     now = utcnow()
     if now >= expiry(record):
         db.session.delete(record)
         db.session.commit()
         return None
+    user = reads.persistent(User, dict(zip(USER_COLUMNS, row[users_at:extras_at], strict=True)))
+    set_committed_value(record, "user", user)  # as loaded with it: no change to write back
     if now - record.last_active_at >= current_app.config["SESSION_ACTIVITY_INTERVAL"]:
         record.last_active_at = now
         db.session.commit()
-    for (_, keep), value in zip(extras, row[1:], strict=True):
+    for (_, keep), value in zip(extras, row[extras_at:], strict=True):
         keep(value)
-    user = record.user
     user.cookie_id = cookie_id
     g.user_session = record
     return user
 
 
+RECORD_COLUMNS = tuple(column.key for column in UserSession.__table__.columns)
+USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
+
+
 @lru_cache(maxsize=8)
 def record_query(columns: tuple[UserColumn, ...] = ()) -> sa.Select[*tuple[Any, ...]]:
-    """Select the session record :record_id with its user (and columns), built once: every
-    page runs it."""
+    """Select the session record :record_id, its user's columns (and columns), built once:
+    every page runs it, as plain rows (reads.py), which the ORM instances are made from."""
     record_id = sa.bindparam("record_id", type_=sa.Integer)
     # The record's user id on its own: a column that needs no correlation, however deep.
     mine = aliased(UserSession)
     user_id = sa.select(mine.user_id).where(mine.id == record_id).correlate(None)
-    query = sa.select(UserSession, *(column(user_id.scalar_subquery()) for column in columns))
-    query = query.options(joinedload(UserSession.user))
-    return query.where(UserSession.id == record_id)
+    record, user = UserSession.__table__, User.__table__
+    query = sa.select(
+        *record.columns, *user.columns, *(column(user_id.scalar_subquery()) for column in columns)
+    )
+    query = query.select_from(record.join(user, user.c.id == record.c.user_id))
+    return query.where(record.c.id == record_id)
 
 
 def expiry(record: UserSession) -> datetime:

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import reads
 from ..extensions import db
 from ..models import User
 from .models import Post, PostFacts
@@ -65,7 +66,7 @@ DETAILS = tuple(f.name for f in fields(PostRow)[7:])  # labelled so in queries.p
 def load_posts(statement: AnySelect, values: Mapping[str, object]) -> list[PostRow]:
     """Run an ORM statement of posts (queries.py's) and return its rows as PostRows."""
     core, read = reader(db.engine.dialect.name, statement)
-    return [read(row) for row in db.session.execute(core, values).all()]
+    return [read(row) for row in reads.rows(core, values)]
 
 
 @lru_cache(maxsize=256)
