@@ -13,18 +13,17 @@ from . import avatars, relations
 from .pages import read_window, viewer_id
 from .paging import Page, load_page
 from .queries import author_posts_query, binds, load_people, profile_query
-from .rows import PostRow
+from .rows import PostRow, ProfileRow, load_profile_row
 from .views import bp
 
 
-def load_profile(nickname: str) -> sa.Row[tuple[User, int, int, int, bool, bool, bool, bool]]:
+def load_profile(nickname: str) -> ProfileRow:
     """Load a profile's user, counts and standing with the viewer, or answer 404."""
     viewer = viewer_id()
-    query = profile_query(viewer is not None)
-    row = db.session.execute(query, binds(viewer, nickname=nickname)).one_or_none()
-    if row is None:
+    found = load_profile_row(profile_query(viewer is not None), binds(viewer, nickname=nickname))
+    if found is None:
         abort(404)
-    return row
+    return found
 
 
 @bp.get("/u/<nickname:nickname>")
@@ -35,17 +34,17 @@ def profile(nickname: str) -> str:
     if not (row.blocked or row.blocks_me or row.muted):
         viewer = viewer_id()
         posts = author_posts_query(viewer is not None)
-        page = load_page(posts, read_window(), binds(viewer, author_id=row.User.id))
-    return render_template("views/profile.html", user=row.User, stats=row, page=page)
+        page = load_page(posts, read_window(), binds(viewer, author_id=row.user.id))
+    return render_template("views/profile.html", user=row.user, stats=row, page=page)
 
 
 @bp.get("/u/<nickname:nickname>/<any(followers, following):direction>")
 def people(nickname: str, direction: str) -> str:
     """List a user's followers, or whom they follow, latest first."""
     row = load_profile(nickname)
-    page = load_people(row.User.id, direction, read_window())
+    page = load_people(row.user.id, direction, read_window())
     return render_template(
-        "views/people.html", user=row.User, stats=row, page=page, direction=direction
+        "views/people.html", user=row.user, stats=row, page=page, direction=direction
     )
 
 

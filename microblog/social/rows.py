@@ -108,3 +108,49 @@ def _row_reader(where: dict[str, int]) -> Callable[[Sequence[Any]], PostRow]:
         return item
 
     return read
+
+
+@dataclass(slots=True)
+class ProfileRow:
+    """A profile's person, their counts and how the viewer stands with them (queries.py's
+    profile_query, read as rows like the posts)."""
+
+    user: AuthorRow
+    posts: int
+    followers: int
+    following: int
+    is_following: bool
+    blocked: bool
+    blocks_me: bool
+    muted: bool
+
+
+STANDING = tuple(f.name for f in fields(ProfileRow)[1:])
+
+
+def load_profile_row(statement: AnySelect, values: Mapping[str, object]) -> ProfileRow | None:
+    """Run profile_query's ORM statement; return its one row as a ProfileRow, or None."""
+    core, read = profile_reader(db.engine.dialect.name, statement)
+    found = reads.rows(core, values)
+    return read(found[0]) if found else None
+
+
+@lru_cache(maxsize=8)
+def profile_reader(
+    dialect: str, statement: AnySelect
+) -> tuple[AnySelect, Callable[[Sequence[Any]], ProfileRow]]:
+    """The Core select of a profile statement and how to read its row, once per statement."""
+    compiled = statement.compile(dialect=db.engine.dialect)
+    core: AnySelect = compiled.compile_state.statement  # type: ignore[union-attr]
+    users: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    for index, column in enumerate(core.selected_columns):
+        is_user = getattr(column, "table", None) is User.__table__
+        (users if is_user else labels)[str(column.key)] = index
+    author = itemgetter(*(users[name] for name in AUTHOR_COLUMNS))
+    standing = itemgetter(*(labels[name] for name in STANDING))
+
+    def read(row: Sequence[Any]) -> ProfileRow:
+        return ProfileRow(AuthorRow(*author(row)), *standing(row))
+
+    return core, read
