@@ -114,7 +114,21 @@ def persistent(model: type[M], values: Mapping[str, Any]) -> M:
     known = db.session.identity_map.get(key)
     if known is not None:
         return known  # type: ignore[no-any-return]
-    instance = model(**values)
-    make_transient_to_detached(instance)
+    # As the ORM's loading does: no __init__, values straight into the instance's dict (an
+    # attribute event per column would cost more than reading the row).
+    instance: M = mapper.class_manager.new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)  # loaded, unchanged, with its identity
     db.session.add(instance)
     return instance
+
+
+def columns(model: type[Any]) -> tuple[sa.Column[Any], ...]:
+    """A model's table columns, in the order `from_row` reads them back."""
+    return tuple(sa.inspect(model).local_table.columns)
+
+
+def from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
+    """`persistent` for the model's `columns`, selected in a row from position start."""
+    names = [column.key for column in columns(model)]
+    return persistent(model, dict(zip(names, row[start : start + len(names)], strict=True)))

@@ -15,7 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Request, g
+from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import reads
 from ..extensions import db, login_manager
 from ..models import User, utcnow
 from .models import SCOPES, ApiToken
@@ -114,17 +116,24 @@ def find_token(header: str) -> ApiToken | None:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret.startswith(PREFIX) or len(secret) > 100:
         return None
-    token: ApiToken | None = db.session.scalar(token_query(), {"hash": hash_token(secret)})
+    found = reads.rows(token_query(), {"hash": hash_token(secret)})
+    if not found:
+        return None
+    token = reads.from_row(ApiToken, found[0])
+    set_committed_value(token, "user", reads.from_row(User, found[0], TOKEN_WIDTH))
     return token
 
 
+TOKEN_WIDTH = len(reads.columns(ApiToken))
+
+
 @cache
-def token_query() -> sa.Select[ApiToken]:
-    """Select the token whose hash is :hash, with its owner; built once: every request runs it."""
+def token_query() -> sa.Select[Any]:
+    """Select the token whose hash is :hash and its owner's columns; built once: every request
+    runs it, as plain rows (reads.py), which the ORM instances are made from."""
     return (
-        sa.select(ApiToken)
-        .join(ApiToken.user)
-        .options(sa.orm.contains_eager(ApiToken.user))
+        sa.select(*reads.columns(ApiToken), *reads.columns(User))
+        .join_from(ApiToken, User, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == sa.bindparam("hash", type_=sa.String))
         .where(User.suspended_at.is_(None))  # a suspended person's tokens stop working too
     )

@@ -125,30 +125,29 @@ def load_user(cookie_id: str) -> User | None:
     found = reads.rows(query, {"record_id": int(raw_id)})
     if not found:
         return None
-    row, users_at, extras_at = found[0], len(RECORD_COLUMNS), len(RECORD_COLUMNS + USER_COLUMNS)
-    record_values = dict(zip(RECORD_COLUMNS, row[:users_at], strict=True))
-    if not hmac.compare_digest(record_values["secret_hash"], _hash(secret)):
+    row = found[0]
+    if not hmac.compare_digest(row[SECRET_HASH_AT], _hash(secret)):
         return None
-    record = reads.persistent(UserSession, record_values)
+    record = reads.from_row(UserSession, row)
     now = utcnow()
     if now >= expiry(record):
         db.session.delete(record)
         db.session.commit()
         return None
-    user = reads.persistent(User, dict(zip(USER_COLUMNS, row[users_at:extras_at], strict=True)))
+    user = reads.from_row(User, row, RECORD_WIDTH)
     set_committed_value(record, "user", user)  # as loaded with it: no change to write back
     if now - record.last_active_at >= current_app.config["SESSION_ACTIVITY_INTERVAL"]:
         record.last_active_at = now
         db.session.commit()
-    for (_, keep), value in zip(extras, row[extras_at:], strict=True):
+    for (_, keep), value in zip(extras, row[RECORD_WIDTH + USER_WIDTH :], strict=True):
         keep(value)
     user.cookie_id = cookie_id
     g.user_session = record
     return user
 
 
-RECORD_COLUMNS = tuple(column.key for column in UserSession.__table__.columns)
-USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
+RECORD_WIDTH, USER_WIDTH = len(reads.columns(UserSession)), len(reads.columns(User))
+SECRET_HASH_AT = reads.columns(UserSession).index(UserSession.__table__.c.secret_hash)
 
 
 @lru_cache(maxsize=8)
@@ -159,12 +158,13 @@ def record_query(columns: tuple[UserColumn, ...] = ()) -> sa.Select[*tuple[Any, 
     # The record's user id on its own: a column that needs no correlation, however deep.
     mine = aliased(UserSession)
     user_id = sa.select(mine.user_id).where(mine.id == record_id).correlate(None)
-    record, user = UserSession.__table__, User.__table__
     query = sa.select(
-        *record.columns, *user.columns, *(column(user_id.scalar_subquery()) for column in columns)
+        *reads.columns(UserSession),
+        *reads.columns(User),
+        *(column(user_id.scalar_subquery()) for column in columns),
     )
-    query = query.select_from(record.join(user, user.c.id == record.c.user_id))
-    return query.where(record.c.id == record_id)
+    query = query.select_from(sa.join(UserSession, User, User.id == UserSession.user_id))
+    return query.where(UserSession.id == record_id)
 
 
 def expiry(record: UserSession) -> datetime:
