@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from flask import g, url_for
 
 from ..models import User
-from ..social.models import Notification, Post
+from ..social.models import Post
+from ..social.notify import Actor, NotificationRow
 from ..social.paging import Page
 from ..social.rows import AuthorRow, PostRow
 
@@ -38,7 +39,7 @@ def external_prefix(endpoint: str, **values: Any) -> str:
     return prefix
 
 
-def person(user: User | AuthorRow) -> Json:
+def person(user: User | AuthorRow | Actor) -> Json:
     return {
         "nickname": user.nickname,
         "display_name": user.display_name,
@@ -81,7 +82,7 @@ def profile(row: sa.Row[Any]) -> Json:
     }
 
 
-def notification(item: Notification) -> Json:
+def notification(item: NotificationRow) -> Json:
     return {
         "id": item.id,
         "kind": item.kind,

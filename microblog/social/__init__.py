@@ -32,7 +32,6 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["nickname"] = NicknameConverter  # before the rules that use it
     app.add_template_filter(text.render_text, "rich_text")
     app.add_template_filter(text.render_post, "post_html")
-    app.add_template_filter(notify.post_snippet, "snippet")
     app.add_template_filter(text.timeago, "timeago")
     app.add_template_filter(text.time_tag, "time_tag")
     app.add_template_filter(text.iso_utc, "iso_utc")

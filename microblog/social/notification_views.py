@@ -21,5 +21,5 @@ def notifications() -> str:
     notify.mark_seen(current_user.id)
     g.unread_notifications = 0  # the navigation's count: just cleared
     html = render_template("views/notifications.html", page=page)
-    db.session.commit()  # after rendering: a commit would expire what the page shows
+    db.session.commit()  # after rendering: a page that fails to render marks nothing seen
     return html

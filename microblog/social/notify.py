@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from functools import cache
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from ..extensions import db
@@ -17,6 +18,37 @@ from .paging import Page, Window, windowed
 from .queries import binds, hidden_authors
 
 KINDS = ("mention", "reply", "like", "follow")
+AnySelect = sa.Select[*tuple[Any, ...]]
+
+
+@dataclass(slots=True)
+class Actor:
+    """Who did what a notification tells, as its line names them."""
+
+    nickname: str
+    display_name: str
+
+
+@dataclass(slots=True)
+class NotificationRow:
+    """A notification as its line (and the API) shows it: a plain row, no ORM instances.
+
+    Building a page's Notification, User and Post instances cost more than its statement, as
+    for posts (rows.py).
+    """
+
+    id: int
+    kind: str
+    post_id: int | None
+    created_at: datetime
+    seen: bool
+    actor: Actor
+    post_text: str | None  # None: no post, or one deleted since
+
+    @property
+    def snippet(self) -> str:
+        """The start of the post's text for the line; "" if there is none."""
+        return snippet(self.post_text)
 
 
 def notify(actor_id: int, recipient_ids: Collection[int], kind: str, post_id: int | None) -> None:
@@ -68,28 +100,47 @@ def visible() -> sa.ColumnElement[bool]:
 
 
 @cache
-def notifications_query() -> sa.Select[Notification]:
-    """Select the viewer's notifications with their actors and posts."""
+def notifications_query() -> AnySelect:
+    """Select the viewer's notifications with what their lines show of actors and posts."""
+    # NULL for no post, or one deleted since (its row kept for the thread, empty)
+    post_text = sa.case((Post.user_id.is_not(None), Post.body)).label("post_text")
     return (
-        sa.select(Notification)
+        sa.select(
+            Notification.id,
+            Notification.kind,
+            Notification.post_id,
+            Notification.created_at,
+            Notification.seen,
+            User.nickname,
+            User.display_name,
+            post_text,
+        )
+        .select_from(Notification)
         .join(Notification.actor)
         .outerjoin(Notification.post)
-        .options(contains_eager(Notification.actor), contains_eager(Notification.post))
         .where(visible())
     )
 
 
-def load_notifications(recipient_id: int, window: Window) -> Page[Notification]:
-    """Load one window of a person's notifications, newest first, with actors and posts."""
+@lru_cache(maxsize=64)
+def notifications_statement(dialect: str, shape: Window) -> AnySelect:
+    """Build a window shape's statement once per process, as the Core select the ORM one
+    compiles to: its rows then come back as they are, with no ORM loading to set up."""
     query = windowed(
-        db.engine.dialect.name,
-        notifications_query(),
-        window.shape,
-        None,
-        Notification.created_at,
-        Notification.id,
+        dialect, notifications_query(), shape, None, Notification.created_at, Notification.id
     )
-    rows = db.session.scalars(query, binds(recipient_id, **window.cursor_values())).all()
+    core: AnySelect = query.compile(dialect=db.engine.dialect).compile_state.statement  # type: ignore[union-attr]
+    return core
+
+
+def load_notifications(recipient_id: int, window: Window) -> Page[NotificationRow]:
+    """Load one window of a person's notifications, newest first, with actors and posts."""
+    statement = notifications_statement(db.engine.dialect.name, window.shape)
+    result = db.session.execute(statement, binds(recipient_id, **window.cursor_values()))
+    rows = [
+        NotificationRow(row_id, kind, post_id, at, seen, Actor(nickname, name), text)
+        for row_id, kind, post_id, at, seen, nickname, name, text in result.all()
+    ]
     return window.page(rows, lambda n: (n.created_at, n.id))
 
 
@@ -128,9 +179,9 @@ def mark_seen(recipient_id: int, up_to: int | None = None) -> None:
     db.session.execute(query.values(seen=True).execution_options(synchronize_session=False))
 
 
-def post_snippet(post: Post | None, length: int = 120) -> str:
-    """Return the start of a post's text for a notification line."""
-    if post is None or post.deleted:
+def snippet(text: str | None, length: int = 120) -> str:
+    """Return the start of a post's text for a notification line ("" for no text)."""
+    if text is None:
         return ""
-    body = " ".join(post.body.split())
+    body = " ".join(text.split())
     return body if len(body) <= length else body[: length - 1].rstrip() + "…"

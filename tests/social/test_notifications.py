@@ -173,3 +173,57 @@ def test_notifications_are_paged_newest_first(client, alice, make_user):
     assert link(second, "next") is None
     assert listed(client.get(link(second, "prev"))) == listed(first)
     assert client.get("/notifications?before=nope").status_code == 400
+
+
+# The page's rows
+
+
+def test_a_line_shows_the_start_of_the_post_or_a_link_to_it(client, alice, bob):
+    long, short, gone = (
+        Post(user_id=alice.id, body=body, created_at=START)
+        for body in ("one\n\n  <two> & " + "word " * 40, "plain", "was here")
+    )
+    db.session.add_all([long, short, gone])
+    db.session.flush()
+    gone.user_id, gone.body = None, ""  # emptied: deleted with replies
+    db.session.add_all(
+        Notification(recipient_id=alice.id, actor_id=bob.id, kind="like", post_id=p.id,
+                     created_at=START + timedelta(minutes=i))
+        for i, p in enumerate([long, short, gone])
+    )  # fmt: skip
+    db.session.commit()
+    html = client.get("/notifications").get_data(as_text=True)
+    snippets = re.findall(r'<p class="snippet"><a href="/p/(\d+)">(.*?)</a></p>', html)
+    cut = "one &lt;two&gt; &amp; " + ("word " * 40)[: 120 - 1 - len("one <two> & ")].rstrip() + "…"
+    assert snippets == [
+        (str(gone.id), "See the post"),
+        (str(short.id), "plain"),
+        (str(long.id), cut),
+    ]
+
+
+def test_the_rows_hold_what_the_orm_loads(client, alice, bob, make_user):
+    from microblog.social import notify
+    from microblog.social.paging import Window
+
+    carol = make_user("carol", display_name="Carol <C>")
+    (post,) = add_posts(alice, 1)
+    db.session.add_all([
+        Notification(recipient_id=alice.id, actor_id=bob.id, kind="follow", seen=True),
+        Notification(recipient_id=alice.id, actor_id=carol.id, kind="like", post_id=post.id),
+    ])  # fmt: skip
+    db.session.commit()
+    rows = notify.load_notifications(alice.id, Window(None, None, 10)).items
+    expected = db.session.scalars(
+        sa.select(Notification).order_by(Notification.created_at.desc(), Notification.id.desc())
+    ).all()
+    assert [r.id for r in rows] == [n.id for n in expected] and len(rows) == 2
+    for row, item in zip(rows, expected, strict=True):
+        for name in ("id", "kind", "post_id", "created_at", "seen"):
+            assert getattr(row, name) == getattr(item, name), name
+            assert type(getattr(row, name)) is type(getattr(item, name)), name
+        assert (row.actor.nickname, row.actor.display_name) == (
+            item.actor.nickname,
+            item.actor.display_name,
+        )
+        assert row.post_text == (item.post.body if item.post else None)
