@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from .. import reads
 from ..extensions import db
 from ..models import User, UTCDateTime, utcnow
 from .models import Block, Mute, Notification, Post
@@ -136,10 +137,10 @@ def notifications_statement(dialect: str, shape: Window) -> AnySelect:
 def load_notifications(recipient_id: int, window: Window) -> Page[NotificationRow]:
     """Load one window of a person's notifications, newest first, with actors and posts."""
     statement = notifications_statement(db.engine.dialect.name, window.shape)
-    result = db.session.execute(statement, binds(recipient_id, **window.cursor_values()))
+    found = reads.rows(statement, binds(recipient_id, **window.cursor_values()))
     rows = [
         NotificationRow(row_id, kind, post_id, at, seen, Actor(nickname, name), text)
-        for row_id, kind, post_id, at, seen, nickname, name, text in result.all()
+        for row_id, kind, post_id, at, seen, nickname, name, text in found
     ]
     return window.page(rows, lambda n: (n.created_at, n.id))
 
