@@ -128,7 +128,10 @@ def columns(model: type[Any]) -> tuple[sa.Column[Any], ...]:
     return tuple(sa.inspect(model).local_table.columns)
 
 
+_NAMES: dict[type[Any], tuple[str, ...]] = {}  # each model's column keys, as from_row reads them
+
+
 def from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
     """`persistent` for the model's `columns`, selected in a row from position start."""
-    names = [column.key for column in columns(model)]
+    names = _NAMES.get(model) or _NAMES.setdefault(model, tuple(c.key for c in columns(model)))
     return persistent(model, dict(zip(names, row[start : start + len(names)], strict=True)))
