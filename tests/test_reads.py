@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from microblog import reads
 from microblog.extensions import db
-from microblog.models import User, utcnow
+from microblog.models import User, UTCDateTime, utcnow
 from microblog.social.models import Post
 
 
@@ -81,3 +82,16 @@ def test_persistent_instances_write_back_only_what_changed(app, make_user, state
     db.session.remove()
     again = db.session.get(User, ann_id)
     assert (again.about, again.display_name, again.created_at <= utcnow()) == ("hello", "Ann", True)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["2026-12-01 10:00:00.123456", "2026-12-01 10:00:00", "2026-12-01 10:00:00.5", "2026-12-01"],
+)
+def test_sqlite_datetimes_read_quickly_are_those_read_the_generic_way(stored):
+    dialect = sqlite.dialect()
+    quick = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    generic = sa.DateTime().dialect_impl(dialect).result_processor(dialect, None)
+    expected = generic(stored).replace(tzinfo=UTC)
+    assert quick(stored) == expected and quick(stored).tzinfo is not None
+    assert quick(None) is None
