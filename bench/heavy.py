@@ -28,7 +28,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from bench import cpu, inprocess, loadgen
-from bench.databases import Database
+from bench.databases import Database, vacuum_own_tables
 from bench.run import SECRET_KEY, make_app, parse_size
 from bench.seed import YEAR, _batches, _body
 from bench.server import Gunicorn
@@ -95,8 +95,7 @@ def seed(app: Flask, posts: int, rng_seed: int = 13) -> Heavy:
             db.session.execute(sa.insert(Follow), batch)
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(sa.text("VACUUM ANALYZE"))
+            vacuum_own_tables(db.engine)
         db.engine.dispose()
     return Heavy(posts, time.perf_counter() - started, readers)
 

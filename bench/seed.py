@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
+from bench.databases import vacuum_own_tables
 from microblog.extensions import db
 from microblog.models import User
 from microblog.social.models import Follow, Like, Mention, Notification, Post, PostTag
@@ -101,11 +102,7 @@ def seed(
         _fill_profile(random.Random(rng_seed + 2), followed_by_reader[0], ids, now)
         _store_tags()
         if db.engine.dialect.name == "postgresql":
-            # Autovacuum would vacuum and analyze these tables a minute after a bulk load; do it
-            # now, so that the planner sees the data and index-only scans have a visibility map,
-            # as on a site that has been running.
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(sa.text("VACUUM ANALYZE"))
+            vacuum_own_tables(db.engine)  # as autovacuum would, a minute after a bulk load
         profile = db.session.get(User, followed_by_reader[0])
         assert profile is not None
         nickname = profile.nickname

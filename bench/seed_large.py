@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
+from bench.databases import vacuum_own_tables
 from bench.seed import READERS, YEAR, Seeded, _batches, _body, _follows, _users
 from microblog.extensions import db
 from microblog.models import User
@@ -117,5 +118,4 @@ def _copy_posts(rows: Iterator[dict]) -> None:
         for _, definition in indexes:
             conn.exec_driver_sql(definition)
     print(f"   indexes built in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE")
+    vacuum_own_tables(engine)
