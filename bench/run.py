@@ -114,6 +114,10 @@ def make_app(url: str, work: Path, posts_per_page: int | None = None) -> Flask:
         # The bench's own connections seed (COPY, index builds, VACUUM) and EXPLAIN: statements
         # far longer than a page's 10 s limit. gunicorn serves with the app's own setting.
         "DATABASE_STATEMENT_TIMEOUT": 3600.0,
+        # And on a server it keeps busy for minutes: the connect timeout also sets how long TCP
+        # waits for an answer (keepalives, tcp_user_timeout), 5 s by default. A 10M-post seed's
+        # follows, after 20 minutes of COPY and index builds, lost their connection to it.
+        "DATABASE_CONNECT_TIMEOUT": 60.0,
     }
     if posts_per_page:
         config["POSTS_PER_PAGE"] = posts_per_page

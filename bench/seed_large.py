@@ -50,6 +50,9 @@ def seed_home_only(
                 db.session.execute(sa.insert(Post), batch)
             db.session.commit()
         # After the posts, as bench/seed.py does: each follow takes its person's newest once.
+        # On a fresh connection: the pool's last one sat idle through the whole COPY.
+        db.session.remove()
+        db.engine.dispose()
         for batch in _batches(follow_rows):
             db.session.execute(sa.insert(Follow), batch)
         db.session.commit()
