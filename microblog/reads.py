@@ -5,9 +5,9 @@ Session.execute spends more on each statement than SQLite spends running it (mea
 session record's lookup, 10k posts: 170 µs through the ORM, 53 µs as Core on the connection,
 19 µs on the cursor): it looks the compiled form up in its cache, builds an execution context
 and a result, and processes every value through the column's type. A page's few statements are
-the same objects on every request (built once, see queries.py), so `plan` compiles each once
-and keeps its SQL, its parameters' order and defaults and its columns' value processors; `rows`
-only fills in the values.
+the same objects on every request (built once, see queries.py), so `plan_for` compiles each
+once and keeps its SQL, its parameters' order and defaults and its columns' value processors;
+`rows` only fills in the values.
 
 It stays on the session's connection and transaction, and goes through SQLAlchemy's own
 cursor-level call (Connection._cursor_execute, its one place for this), so statement events
@@ -40,7 +40,7 @@ class Plan:
     # (DBAPI name, the statement's bind key, its value if none is given, its bind processor)
     params: tuple[tuple[str, str, Any, Process | None], ...]
     positional: bool
-    results: tuple[Process | None, ...]
+    results: tuple[tuple[int, Process], ...]  # (column, its result processor), those that have one
 
 
 def rows(statement: sa.Select[Any], values: Mapping[str, object]) -> list[tuple[Any, ...]]:
@@ -55,15 +55,14 @@ def rows(statement: sa.Select[Any], values: Mapping[str, object]) -> list[tuple[
         fetched = cursor.fetchall()
     finally:
         cursor.close()
-    processors = [(i, p) for i, p in enumerate(plan.results) if p is not None]
-    if not processors:
+    if not plan.results:
         return [tuple(row) for row in fetched]
     out = []
     for row in fetched:
-        values_ = list(row)
-        for index, process in processors:
-            values_[index] = process(values_[index])
-        out.append(tuple(values_))
+        processed = list(row)
+        for index, process in plan.results:
+            processed[index] = process(processed[index])
+        out.append(tuple(processed))
     return out
 
 
@@ -98,10 +97,11 @@ def plan_for(dialect_name: str, statement: sa.Select[Any]) -> Plan:
         dbapi_name = compiled.escaped_bind_names.get(name, name)
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         params.append((dbapi_name, bind.key, default, process))
-    results = tuple(
+    processors = (
         column.type.dialect_impl(dialect).result_processor(dialect, None)
         for column in statement.selected_columns
     )
+    results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
     return Plan(state.statement, tuple(params), state.positiontup is not None, results)
 
 
