@@ -74,7 +74,7 @@ def _parameters(plan: Plan, values: Mapping[str, object]) -> Sequence[Any] | dic
             raise sa.exc.ArgumentError(f"a value is required for bind parameter {key!r}")
         processed.append((name, value if process is None else process(value)))
     if plan.positional:
-        return [value for _, value in processed]
+        return tuple(value for _, value in processed)  # a list would read as many parameter sets
     return dict(processed)
 
 

@@ -55,6 +55,20 @@ def test_every_statement_is_seen_by_the_engine_events(posts, statements):
     assert len(statements) == 1 and "LIMIT 3" in statements[0]
 
 
+def test_what_the_events_see_runs_again_as_the_driver_takes_it(posts):
+    # The benchmark EXPLAINs the statements it records: one set of parameters, not a list.
+    seen = []
+    record = lambda conn, cursor, sql, params, *_: seen.append((sql, params))  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        got = reads.rows(statement(), {"since": posts})
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    [(sql, params)] = seen
+    again = db.session.connection().exec_driver_sql(sql, params).all()
+    assert [row[0] for row in again] == [row[0] for row in got]
+
+
 def test_a_value_left_out_is_refused(posts):
     with pytest.raises(sa.exc.ArgumentError, match="since"):
         reads.rows(statement(), {})
