@@ -66,6 +66,14 @@ def rows(statement: sa.Select[Any], values: Mapping[str, object]) -> list[tuple[
     return out
 
 
+def core_select(statement: sa.Select[Any]) -> sa.Select[Any]:
+    """The Core select an ORM statement compiles to (its entities' columns, its eager joins):
+    the same SQL, as `rows` runs it, with rows that are plain values."""
+    state: Any = statement.compile(dialect=db.engine.dialect).compile_state
+    core: sa.Select[Any] = state.statement
+    return core
+
+
 def _parameters(plan: Plan, values: Mapping[str, object]) -> Sequence[Any] | dict[str, Any]:
     processed = []
     for name, key, default, process in plan.params:

@@ -130,8 +130,7 @@ def notifications_statement(dialect: str, shape: Window) -> AnySelect:
     query = windowed(
         dialect, notifications_query(), shape, None, Notification.created_at, Notification.id
     )
-    core: AnySelect = query.compile(dialect=db.engine.dialect).compile_state.statement  # type: ignore[union-attr]
-    return core
+    return reads.core_select(query)
 
 
 def load_notifications(recipient_id: int, window: Window) -> Page[NotificationRow]:

@@ -75,8 +75,7 @@ def reader(dialect: str, statement: AnySelect) -> tuple[AnySelect, Callable[[Any
 
     Once per statement (they are built once per process): its columns say what each one is.
     """
-    compiled = statement.compile(dialect=db.engine.dialect)
-    core: AnySelect = compiled.compile_state.statement  # type: ignore[union-attr]
+    core = reads.core_select(statement)
     where: dict[str, int] = {}
     for index, column in enumerate(core.selected_columns):
         table = getattr(column, "table", None)
@@ -140,8 +139,7 @@ def profile_reader(
     dialect: str, statement: AnySelect
 ) -> tuple[AnySelect, Callable[[Sequence[Any]], ProfileRow]]:
     """The Core select of a profile statement and how to read its row, once per statement."""
-    compiled = statement.compile(dialect=db.engine.dialect)
-    core: AnySelect = compiled.compile_state.statement  # type: ignore[union-attr]
+    core = reads.core_select(statement)
     users: dict[str, int] = {}
     labels: dict[str, int] = {}
     for index, column in enumerate(core.selected_columns):
