@@ -15,11 +15,10 @@ from .. import reads
 from ..extensions import db
 from ..models import User, UTCDateTime, utcnow
 from .models import Block, Mute, Notification, Post
-from .paging import Page, Window, windowed
+from .paging import AnySelect, Page, Window, windowed
 from .queries import binds, hidden_authors
 
 KINDS = ("mention", "reply", "like", "follow")
-AnySelect = sa.Select[*tuple[Any, ...]]
 
 
 @dataclass(slots=True)
