@@ -35,7 +35,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         SERVES_REQUESTS=serves_requests(),
         SQLALCHEMY_DATABASE_URI=database_url(env.get("DATABASE_URL")),
         # SQL parameters hold emails and addresses: never in an error message or a log.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
         # Bounded waits on the database (seconds): a dead or unreachable server gives a 503
         # page within these, never a hung worker. engine_options() applies them.
         DATABASE_CONNECT_TIMEOUT=_number(env, "MICROBLOG_DB_CONNECT_TIMEOUT", 5.0),
@@ -162,6 +162,9 @@ def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
         options.setdefault("pool_use_lifo", True)
     if url.get_backend_name() != "postgresql":
         return options
+    # A server's connection can die between requests (a restart, a failover): test it on the
+    # way out of the pool. A SQLite file's cannot, and the test would cost every request.
+    options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_timeout", config["DATABASE_POOL_TIMEOUT"])
     connect = max(2, math.ceil(config["DATABASE_CONNECT_TIMEOUT"]))  # libpq's minimum
     statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)

@@ -52,6 +52,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         """On SQLite, read the text SQLAlchemy stores ("2026-12-01 10:00:00.123456", or without
         the fraction) as UTC in one call of the C parser: nine times quicker than the generic
         way, which any other text takes, and a page reads a hundred of them."""
+        if dialect.name == "postgresql":
+            # psycopg reads a timestamptz as an aware datetime already: nothing to add per value.
+            return self.impl_instance.result_processor(dialect, coltype)
         generic = super().result_processor(dialect, coltype)
         if dialect.name != "sqlite" or generic is None:
             return generic
