@@ -28,6 +28,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from .extensions import db
 
 Process = Callable[[Any], Any]
+AnySelect = sa.Select[*tuple[Any, ...]]  # a select of any columns: the pages' statements
 M = TypeVar("M")
 REQUIRED = object()  # a bound parameter's default where the caller must give a value
 
@@ -43,7 +44,7 @@ class Plan:
     results: tuple[tuple[int, Process], ...]  # (column, its result processor), those that have one
 
 
-def rows(statement: sa.Select[Any], values: Mapping[str, object]) -> list[tuple[Any, ...]]:
+def rows(statement: AnySelect, values: Mapping[str, object]) -> list[tuple[Any, ...]]:
     """Run a Core select with these values for its bound parameters; return its rows, processed
     by their columns' types as Session.execute would (aware datetimes, booleans)."""
     plan = plan_for(db.engine.dialect.name, statement)
@@ -66,11 +67,11 @@ def rows(statement: sa.Select[Any], values: Mapping[str, object]) -> list[tuple[
     return out
 
 
-def core_select(statement: sa.Select[Any]) -> sa.Select[Any]:
+def core_select(statement: AnySelect) -> AnySelect:
     """The Core select an ORM statement compiles to (its entities' columns, its eager joins):
     the same SQL, as `rows` runs it, with rows that are plain values."""
     state: Any = statement.compile(dialect=db.engine.dialect).compile_state
-    core: sa.Select[Any] = state.statement
+    core: AnySelect = state.statement
     return core
 
 
@@ -87,7 +88,7 @@ def _parameters(plan: Plan, values: Mapping[str, object]) -> Sequence[Any] | dic
 
 
 @lru_cache(maxsize=512)
-def plan_for(dialect_name: str, statement: sa.Select[Any]) -> Plan:
+def plan_for(dialect_name: str, statement: AnySelect) -> Plan:
     """Compile a statement once per process (statements are built once: the same objects come
     back) with its literal-execute values written in, and keep what running it needs."""
     dialect = db.engine.dialect

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import User
+from ..reads import AnySelect
 from .models import Post, PostTag
 from .queries import posts_query
 
@@ -46,7 +47,6 @@ def _newest(query: AnySelect, created_at: Any, post_id: Any) -> list[sa.Row[Any]
     return list(db.session.execute(limited))
 
 
-AnySelect = sa.Select[*tuple[Any, ...]]
 WRITTEN_AT = sa.func.coalesce(Post.edited_at, Post.created_at).label("written_at")
 
 

@@ -14,8 +14,9 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from .. import reads
 from ..extensions import db
 from ..models import User, UTCDateTime, utcnow
+from ..reads import AnySelect
 from .models import Block, Mute, Notification, Post
-from .paging import AnySelect, Page, Window, windowed
+from .paging import Page, Window, windowed
 from .queries import binds, hidden_authors
 
 KINDS = ("mention", "reply", "like", "follow")

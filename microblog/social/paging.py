@@ -14,6 +14,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from ..extensions import db
 from ..models import UTCDateTime
+from ..reads import AnySelect
 from .models import Post
 from .rows import PostRow, load_posts
 
@@ -23,7 +24,6 @@ ID_MAX = 2**31 - 1  # ids are 32-bit INTEGERs on PostgreSQL; a larger one errors
 BROKEN_CURSOR = "That page link is broken. Start again from the newest posts."
 KeyColumn = sa.ColumnElement[Any] | QueryableAttribute[Any]  # a model's or a subquery's
 Position = tuple[datetime, int]
-AnySelect = sa.Select[*tuple[Any, ...]]
 T = TypeVar("T")
 # A window's cursors as bound parameters: a page's statement is then built once per shape.
 BoundPosition = tuple[sa.BindParameter[datetime], sa.BindParameter[int]]

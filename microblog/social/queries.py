@@ -17,10 +17,10 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from ..extensions import db
 from ..models import User
+from ..reads import AnySelect
 from .models import EVERYONE_READS, Block, Follow, Like, Mention, Mute, Post
 from .paging import Authors, KeyColumn, Page, Window
 
-AnySelect = sa.Select[*tuple[Any, ...]]
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 THREAD_DEPTH = 30  # posts shown above the one asked for; a link leads further up
 # A timeline walk may read one post of everyone's per this many people followed (measured).

@@ -15,14 +15,11 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-import sqlalchemy as sa
-
 from .. import reads
 from ..extensions import db
 from ..models import User
+from ..reads import AnySelect
 from .models import Post, PostFacts
-
-AnySelect = sa.Select[*tuple[Any, ...]]
 
 
 @dataclass(slots=True)
@@ -76,18 +73,24 @@ def reader(dialect: str, statement: AnySelect) -> tuple[AnySelect, Callable[[Any
     Once per statement (they are built once per process): its columns say what each one is.
     """
     core = reads.core_select(statement)
+    where = _positions(core)
+    for key in where:
+        if not key.startswith(("post.", "author.")) and key not in DETAILS:
+            raise ValueError(f"a column posts do not have: {key}")
+    return core, _row_reader(where)
+
+
+def _positions(core: AnySelect) -> dict[str, int]:
+    """Where each of a select's columns is: "post.<key>" for Post's, "author.<key>" for User's,
+    anything else by its label."""
     where: dict[str, int] = {}
     for index, column in enumerate(core.selected_columns):
         table = getattr(column, "table", None)
-        if table is Post.__table__:
-            where[f"post.{column.key}"] = index
-        elif table is User.__table__:
-            where[f"author.{column.key}"] = index
-        elif column.key in DETAILS:
-            where[column.key] = index
-        else:
-            raise ValueError(f"a column posts do not have: {column}")
-    return core, _row_reader(where)
+        prefix = (
+            "post." if table is Post.__table__ else "author." if table is User.__table__ else ""
+        )
+        where[f"{prefix}{column.key}"] = index
+    return where
 
 
 def _row_reader(where: dict[str, int]) -> Callable[[Sequence[Any]], PostRow]:
@@ -140,13 +143,9 @@ def profile_reader(
 ) -> tuple[AnySelect, Callable[[Sequence[Any]], ProfileRow]]:
     """The Core select of a profile statement and how to read its row, once per statement."""
     core = reads.core_select(statement)
-    users: dict[str, int] = {}
-    labels: dict[str, int] = {}
-    for index, column in enumerate(core.selected_columns):
-        is_user = getattr(column, "table", None) is User.__table__
-        (users if is_user else labels)[str(column.key)] = index
-    author = itemgetter(*(users[name] for name in AUTHOR_COLUMNS))
-    standing = itemgetter(*(labels[name] for name in STANDING))
+    where = _positions(core)
+    author = itemgetter(*(where[f"author.{name}"] for name in AUTHOR_COLUMNS))
+    standing = itemgetter(*(where[name] for name in STANDING))
 
     def read(row: Sequence[Any]) -> ProfileRow:
         return ProfileRow(AuthorRow(*author(row)), *standing(row))
