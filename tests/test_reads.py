@@ -100,6 +100,20 @@ def test_persistent_instances_write_back_only_what_changed(app, make_user, state
     assert (again.about, again.display_name, again.created_at <= utcnow()) == ("hello", "Ann", True)
 
 
+def test_persistent_instances_load_their_relationships_and_can_be_deleted(posts, statements):
+    db.session.remove()
+    query = sa.select(*reads.columns(Post)).order_by(Post.created_at).limit(2)
+    first, second = (reads.from_row(Post, row) for row in reads.rows(query, {}))
+    kept, deleted = first.id, second.id
+    del statements[:]
+    assert first.author.nickname == "ann"  # loaded when asked for, as after a query
+    assert [s for s in statements if s.startswith("SELECT")] and not db.session.dirty
+    db.session.delete(second)
+    db.session.commit()
+    db.session.remove()
+    assert db.session.get(Post, deleted) is None and db.session.get(Post, kept) is not None
+
+
 @pytest.mark.parametrize(
     "stored",
     ["2026-12-01 10:00:00.123456", "2026-12-01 10:00:00", "2026-12-01 10:00:00.5", "2026-12-01"],
