@@ -121,7 +121,7 @@ class User(UserMixin, Model):
 
 def init_app(app: Flask) -> None:
     """Keep SQLite private, as strict as PostgreSQL and its page cache sized; row values out of
-    PostgreSQL errors and PostgreSQL's statements prepared."""
+    PostgreSQL errors, its reads outside transactions and its statements prepared."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":

@@ -1,17 +1,24 @@
-"""PostgreSQL: statements stay prepared, and planned once, from one request to the next.
+"""PostgreSQL: a page's reads run outside a transaction, its statements stay prepared and each
+is planned once.
+
+A page that only reads sent BEGIN and COMMIT around its two or three statements, and a ping
+before them: five round trips where three do. So a connection reads in autocommit and opens a
+transaction only for the first statement that writes (or locks), which then holds everything
+after it until COMMIT or ROLLBACK. What a read sees is the same either way: READ COMMITTED,
+PostgreSQL's default (the app sets no other), takes a new snapshot for every statement, in a
+transaction or not. A SELECT that writes through a function it calls would be missed: the app
+has none.
 
 psycopg prepares a statement on its connection once it has run it five times, and PostgreSQL
 then parses it once and plans it once (a generic plan) instead of on every request: about half
 of what a page costs the database (measured at 10k posts: the home page 3.5 -> 1.5 ms of backend
-CPU, a thread 2.4 -> 0.8). PostgreSQL keeps planning anew each time a statement whose generic
-plan it estimates a little dearer than a plan for the values in hand: the tag page's, whose
-plans differ in nothing but that estimate, planned in 0.6 ms to run in 0.3. The pages'
-statements are written to be planned once (a page's LIMIT and search terms written in, never
-bound), so the app's connections always take the generic plan. But psycopg forgets
-its prepared statements and its counts on every ROLLBACK, and every request ends with one (the
-session's close), so nothing was ever prepared. A transaction that wrote nothing ends the same
-either way: such a transaction ends with COMMIT, which leaves them be. Any other statement in
-the transaction (or one that failed) keeps its ROLLBACK.
+CPU, a thread 2.4 -> 0.8). But psycopg forgets its prepared statements on every ROLLBACK, and
+every request's session ends with one: with no transaction open, it sends none. PostgreSQL
+keeps planning anew each time a statement whose generic plan it estimates a little dearer than
+a plan for the values in hand: the tag page's, whose plans differ in nothing but that
+estimate, planned in 0.6 ms to run in 0.3. The pages' statements are written to be planned
+once (a page's LIMIT and search terms written in, never bound), so the app's connections always
+take the generic plan.
 """
 
 from __future__ import annotations
@@ -23,23 +30,25 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
-WROTE = "microblog_wrote"  # in Connection.info: this transaction ran more than reads
 READING = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 # Words that make a SELECT write or lock something (a data-modifying CTE, SELECT ... INTO, a
-# sequence, FOR UPDATE): such a transaction keeps its ROLLBACK.
+# sequence, FOR UPDATE or SHARE, an advisory lock): such a statement runs in a transaction.
 WRITING = re.compile(
-    r"\b(INSERT|UPDATE|DELETE|MERGE|INTO|CREATE|ALTER|DROP|TRUNCATE|NEXTVAL|SETVAL|LOCK)\b",
+    r"\b(INSERT|UPDATE|DELETE|MERGE|INTO|CREATE|ALTER|DROP|TRUNCATE|NEXTVAL|SETVAL|LOCK|SHARE)\b"
+    r"|\bPG_ADVISORY",
     re.IGNORECASE,
 )
+IDLE = psycopg.pq.TransactionStatus.IDLE
+READING_ONLY = "microblog_reading"  # in the connection's info: reading in autocommit, by us
 
 
 def init_app(engine: sa.Engine) -> None:
-    """Have read-only transactions on this PostgreSQL engine end with COMMIT, and its prepared
-    statements planned once."""
+    """Have this PostgreSQL engine's transactions read in autocommit until they write, and its
+    prepared statements planned once."""
     sa.event.listen(engine, "connect", _plan_once, insert=True)
-    sa.event.listen(engine, "begin", _begin)
-    sa.event.listen(engine, "before_cursor_execute", _note_writes)
-    sa.event.listen(engine, "rollback", _commit_if_read_only)
+    sa.event.listen(engine, "begin", _read_without_transaction)
+    sa.event.listen(engine, "before_cursor_execute", _transaction_for_writes)
+    sa.event.listen(engine, "checkin", _as_psycopg_left_it)
 
 
 @lru_cache(maxsize=1024)
@@ -58,26 +67,32 @@ def _plan_once(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.autocommit = autocommit
 
 
-def _begin(conn: sa.Connection) -> None:
-    conn.info.pop(WROTE, None)
+def _read_without_transaction(conn: sa.Connection) -> None:
+    """SQLAlchemy begins (psycopg sends nothing yet): send no BEGIN before reads either. A
+    connection already in autocommit (isolation_level="AUTOCOMMIT": VACUUM) is left so."""
+    dbapi = _usable(conn.connection.dbapi_connection)
+    if dbapi is not None and not dbapi.autocommit:
+        dbapi.autocommit = True  # a local setting: no round trip
+        conn.info[READING_ONLY] = True
 
 
-def _note_writes(conn: sa.Connection, _cursor: Any, statement: str, *_: Any) -> None:
-    if not only_reads(statement):
-        conn.info[WROTE] = True
+def _transaction_for_writes(conn: sa.Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    """Before the first statement that writes, leave autocommit: psycopg sends BEGIN first."""
+    if conn.info.get(READING_ONLY) and not only_reads(statement):
+        del conn.info[READING_ONLY]
+        dbapi = _usable(conn.connection.dbapi_connection)
+        if dbapi is not None:
+            dbapi.autocommit = False
 
 
-def _commit_if_read_only(conn: sa.Connection) -> None:
-    """Before SQLAlchemy rolls back a transaction that only read, commit it: the ROLLBACK that
-    follows then finds no transaction, sends nothing, and psycopg keeps its statements."""
-    if conn.info.pop(WROTE, False) or conn.invalidated or conn.closed:
-        return
-    dbapi: Any = conn.connection.dbapi_connection  # a psycopg.Connection, if PostgreSQL
-    if not isinstance(dbapi, psycopg.Connection):
-        return
-    if dbapi.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
-        return  # no transaction, or a failed one: ROLLBACK it is
-    try:
-        dbapi.commit()
-    except psycopg.Error:
-        pass  # a broken connection: the ROLLBACK that follows fails too, and SQLAlchemy handles it
+def _as_psycopg_left_it(dbapi_connection: Any, record: Any) -> None:
+    """Back in the pool, out of autocommit again: raw_connection() users get psycopg's way."""
+    if record.info.pop(READING_ONLY, False) and _usable(dbapi_connection) is not None:
+        dbapi_connection.autocommit = False
+
+
+def _usable(dbapi: Any) -> psycopg.Connection[Any] | None:
+    """The psycopg connection, if it is one that can change its autocommit now."""
+    if not isinstance(dbapi, psycopg.Connection) or dbapi.closed or dbapi.broken:
+        return None
+    return dbapi if dbapi.info.transaction_status == IDLE else None

@@ -1,11 +1,15 @@
-"""Statements stay prepared across requests on PostgreSQL; what wrote still rolls back."""
+"""PostgreSQL: reads run outside a transaction and their statements stay prepared across
+requests; what wrote still runs in one, and rolls back."""
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 from microblog.extensions import db
 from microblog.models import User
 from microblog.prepared import only_reads
+
+IDLE, INTRANS = psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.INTRANS
 
 
 def prepared_statements() -> list[str]:
@@ -43,6 +47,43 @@ def test_prepared_statements_are_planned_once_not_per_request(app, client):
     tag_page = [p for p in plans if "post_tag.tag =" in p.statement]
     assert len(tag_page) == 1 and tag_page[0].generic_plans >= 3
     assert [p.statement for p in plans if p.custom_plans] == []
+
+
+def server_transaction() -> psycopg.pq.TransactionStatus:
+    """Whether the session's connection has a transaction open on the server (BEGIN sent)."""
+    return db.session.connection().connection.dbapi_connection.info.transaction_status
+
+
+def test_reads_open_no_transaction_until_something_writes(app, make_user):
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite's transactions cost no round trip
+    ann_id = make_user("ann").id
+    db.session.remove()
+    assert db.session.scalar(sa.select(User.nickname).where(User.id == ann_id)) == "ann"
+    assert server_transaction() == IDLE  # no BEGIN before the read, no COMMIT after it
+    db.session.execute(sa.update(User).where(User.id == ann_id).values(about="first"))
+    assert server_transaction() == INTRANS
+    assert db.session.scalar(sa.select(User.about).where(User.id == ann_id)) == "first"
+    db.session.commit()
+    db.session.scalar(sa.select(User.id))
+    assert server_transaction() == IDLE  # the next transaction reads without one again
+    db.session.execute(sa.select(User.id).where(User.id == ann_id).with_for_update())
+    assert server_transaction() == INTRANS  # a lock lasts until the end of a transaction
+    db.session.rollback()
+
+
+def test_connections_outside_the_session_work_as_they_did(app):
+    if db.engine.dialect.name != "postgresql":
+        return
+    db.session.scalar(sa.select(User.id))
+    db.session.remove()  # the connection goes back to the pool
+    raw = db.engine.raw_connection()  # the same one, as psycopg makes them
+    try:
+        assert raw.dbapi_connection.autocommit is False
+    finally:
+        raw.close()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql('VACUUM "user"')  # refused inside a transaction
 
 
 def test_a_transaction_that_wrote_still_rolls_back(app):
@@ -84,6 +125,9 @@ def test_a_failed_statement_rolls_back_and_the_connection_goes_on(app):
         ("DELETE FROM post", False),
         ("SET LOCAL statement_timeout = 0", False),
         ("DO $$ BEGIN PERFORM 1; END $$", False),
+        ("SELECT post.id FROM post FOR KEY SHARE", False),
+        ("SELECT pg_advisory_xact_lock(42)", False),
+        ("SELECT post.share_count, locked_at FROM post", True),
     ],
 )
 def test_what_only_reads(sql, reads):
