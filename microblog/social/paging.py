@@ -146,8 +146,9 @@ class Authors:
     ids: sa.CompoundSelect[int]  # the list: read author by author from their own index
     includes: Callable[[KeyColumn], sa.ColumnElement[bool]]  # one post's author is on it
     budget: sa.ScalarSelect[int]  # how many posts of everyone's the walk may read first
-    # A first page of n: whose posts it can show (the n who posted last, and a few more)
-    latest: Callable[[int], sa.CompoundSelect[int]]
+    # A first page of n: whose posts it can show (the n who posted last, and a few more), and
+    # the time its posts are all at or after
+    latest: Callable[[int], tuple[sa.CompoundSelect[int], sa.ColumnElement[datetime]]]
 
 
 def load_page(
@@ -190,11 +191,13 @@ def by_authors(authors: Authors, window: Window, dialect: str) -> sa.ColumnEleme
     way the reading stops within a bounded number of rows, never all their posts sorted.
 
     A first page (no cursor) reads author by author at once, and only `authors.latest`: the
-    page's worth of people followed who posted last, whoever they are and however many.
+    page's worth of people followed who posted last, whoever they are and however many, and
+    of theirs only posts from the time the last of them posted on.
     """
     if window.before is None and window.after is None:
         first = window.size + 1
-        return Post.id.in_(_author_by_author(authors.latest(first), window, first, dialect))
+        ids, since = authors.latest(first)
+        return Post.id.in_(_author_by_author(ids, window, first, dialect, since))
     walk = window.apply(sa.select(Post.id, Post.user_id, Post.created_at))
     recent = walk.limit(authors.budget).subquery("recent")
     # No ORDER BY again: both engines keep the subquery's order (a co-routine in SQLite, a
@@ -215,13 +218,20 @@ def _author_by_author(
     window: Window,
     wanted: int | sa.ColumnElement[int],
     dialect: str,
+    since: sa.ColumnElement[datetime] | None = None,
 ) -> AnySelect:
-    """Select the ids of the window's first `wanted` posts, reading each author's own index."""
+    """Select the ids of the window's first `wanted` posts, reading each author's own index
+    (on PostgreSQL from `since` on, if given: SQLite stops reading an author once nothing more
+    can make the page on its own)."""
     if dialect != "postgresql":
         merged = sa.select(Post.id, Post.created_at).where(Post.user_id.in_(authors))
         return sa.select(window.apply(merged).limit(wanted).subquery("merged").c.id)
     author = authors.subquery("author")
     per_author = sa.select(Post.id, Post.created_at).where(Post.user_id == author.c.id)
+    if since is not None:
+        # Each author's page holds fewer posts, not other ones: at 100k posts the home page's
+        # statement took 1.23 -> 1.02 ms (median over 20 readers, the same rows).
+        per_author = per_author.where(Post.created_at >= since)
     top = window.apply(per_author.correlate(author)).lateral("top")
     # Merge the authors' pages on what their index holds, then load only the page's posts.
     merged = sa.select(top.c.id).select_from(author).join(top, sa.true())

@@ -165,19 +165,19 @@ def timeline_authors() -> Authors:
     # Each list already without whom the viewer does not see: a page read from it is whole.
     me = sa.select(_viewer()).where(_viewer().not_in(hidden_authors()))
 
-    def latest(count: int) -> sa.CompoundSelect[int]:
+    def latest(count: int) -> tuple[sa.CompoundSelect[int], sa.ColumnElement[datetime]]:
         # The count people followed who posted last (ties with the last of them too), read
         # from the follow index: each has a post newer than anything of anyone else's, so
         # nobody else has a post among the count newest. Those every timeline reads, and
-        # the viewer, as well.
+        # the viewer, as well. And since each has a post at or after the last one's time,
+        # so are the count newest: none of theirs before it needs reading.
         mine = (Follow.follower_id == _viewer(), Follow.followed_id.not_in(hidden_authors()))
         dated = Follow.followed_posted_at
         last = sa.select(dated).where(*mine, dated < EVERYONE_READS).order_by(dated.desc())
         nth = last.offset(count - 1).limit(1).scalar_subquery()
-        recent = sa.select(Follow.followed_id.label("id")).where(
-            *mine, dated >= sa.func.coalesce(nth, EARLIEST)
-        )
-        return sa.union_all(recent, me)
+        since: sa.ColumnElement[datetime] = sa.func.coalesce(nth, EARLIEST)
+        recent = sa.select(Follow.followed_id.label("id")).where(*mine, dated >= since)
+        return sa.union_all(recent, me), since
 
     return Authors(sa.union_all(followed, me), includes, budget.scalar_subquery(), latest)
 
