@@ -151,7 +151,7 @@ SECRET_HASH_AT = reads.columns(UserSession).index(UserSession.__table__.c.secret
 
 
 @lru_cache(maxsize=8)
-def record_query(columns: tuple[UserColumn, ...] = ()) -> sa.Select[*tuple[Any, ...]]:
+def record_query(columns: tuple[UserColumn, ...] = ()) -> reads.AnySelect:
     """Select the session record :record_id, its user's columns (and columns), built once:
     every page runs it, as plain rows (reads.py), which the ORM instances are made from."""
     record_id = sa.bindparam("record_id", type_=sa.Integer)
