@@ -7,7 +7,7 @@ import time
 import pytest
 
 from microblog import create_app
-from microblog.extensions import db
+from microblog.extensions import db, limiter
 from microblog.social.models import Block, Mute, Notification
 from tests.helpers import base_config, csrf_token, sign_in_as
 from tests.social.helpers import add_posts, send
@@ -81,6 +81,28 @@ def test_pages_are_limited_when_the_operator_limits_every_page(database_url):
     for each in (app, unlimited):
         with each.app_context():
             db.engine.dispose()
+
+
+def test_a_page_the_limiter_skips_costs_it_no_lookup(database_url, monkeypatch):
+    """extensions.Limiter asks the request filters first: an exempt page looks up nothing of
+    the limiter's (Flask-Limiter's own way still weighs its exemptions), every other page does."""
+    app = create_app(base_config(database_url, RATELIMIT_ENABLED=True))
+    manager = limiter.limit_manager
+    looked_up = []
+    scope = manager.exemption_scope
+
+    def spy(*args, **kwargs):
+        looked_up.append(args[1])  # the endpoint
+        return scope(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "exemption_scope", spy)
+    client = app.test_client()
+    assert client.get("/explore").status_code == 200
+    assert looked_up == []
+    assert client.get("/login").status_code == 200
+    assert looked_up and set(looked_up) == {"auth.login"}
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_a_verified_session_cookie_is_not_verified_again_but_still_checked(
