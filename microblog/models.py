@@ -13,7 +13,7 @@ from flask import Flask
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import prepared
+from . import liveness, prepared
 from .extensions import Model, db
 from .logs import EMAIL
 
@@ -121,7 +121,8 @@ class User(UserMixin, Model):
 
 def init_app(app: Flask) -> None:
     """Keep SQLite private, as strict as PostgreSQL and its page cache sized; row values out of
-    PostgreSQL errors, its reads outside transactions and its statements prepared."""
+    PostgreSQL errors, its reads outside transactions, its statements prepared and its
+    connections' pre-ping without a round trip."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
@@ -134,6 +135,7 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name == "postgresql":
         sa.event.listen(engine, "handle_error", _without_detail)
         prepared.init_app(engine)
+        liveness.init_app(engine)
 
 
 def _create_private(database: str | None) -> None:
