@@ -53,6 +53,16 @@ class Database:
         else:
             self._run(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
+    def drop_url(self, url: str) -> None:
+        """Drop a database that create() made in an earlier run, by the URL it returned."""
+        if self.kind == "sqlite":
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+            return
+        schema = re.search(r"search_path%3D(\w+)", url)
+        if schema is None:
+            raise ValueError(f"not a URL of Database.create: {url}")
+        self._run(f'DROP SCHEMA IF EXISTS "{schema.group(1)}" CASCADE')
+
     def cleanup(self) -> None:
         for label in list(self.created):
             self.drop(label)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import shutil
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,6 +23,8 @@ from microblog.extensions import db
 from microblog.models import User
 from microblog.social.models import Follow, Post
 from tests.helpers import base_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -183,3 +188,24 @@ def test_the_home_only_seed_loads_every_post_and_follow(database_url):
         assert len(seeded.reader_ids) > 0
         db.session.remove()
         db.engine.dispose()
+
+
+def test_instructions_are_counted_per_page_and_bare_flask_costs_least(tmp_path):
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        pytest.skip("bench/instructions.py needs valgrind (Debian's valgrind package)")
+    command = [sys.executable, "-m", "bench.instructions", "hello", "healthz", "home"]
+    small = ["--posts", "1200", "--requests", "3", "--readers", "2", "--work", str(tmp_path)]
+    done = subprocess.run(
+        [*command, *small], capture_output=True, text=True, timeout=600, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = dict(re.findall(r"^\s*(\w+)\s+([\d,]+) instructions a request", done.stdout, re.M))
+    hello, floor, home = (
+        int(counts[name].replace(",", "")) for name in ("hello", "healthz", "home")
+    )
+    assert 0 < hello < floor < home  # the app's floor costs more than bare Flask, a page more
+    assert list(tmp_path.glob("callgrind.*")) == []  # the dumps are gone without --keep
+    forgot = subprocess.run(
+        [*command, *small, "--forget"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert forgot.returncode == 0 and list(tmp_path.glob("*.sqlite")) == []
