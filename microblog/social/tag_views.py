@@ -38,7 +38,8 @@ def tag(tag: str) -> str | Response:
     query = windowed(dialect, tag_query(viewer is not None), window.shape, None, *TAG_KEY)
     values = binds(viewer, tag=name, **window.cursor_values())
     page = window.page(load_posts(query, values), post_position)
-    return render_template("tags/tag.html", tag=name, page=page)
+    feed = url_for("views.tag_feed", tag=name)  # linked twice: built once
+    return render_template("tags/tag.html", tag=name, page=page, feed_url=feed)
 
 
 @cache

@@ -2,6 +2,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from flask import url_for
 
 from microblog.plaintext import BIDI_CONTROLS, MAX_MARKS
 from microblog.social.text import (
@@ -9,6 +10,7 @@ from microblog.social.text import (
     exact_utc,
     iso_utc,
     long_date,
+    person_url,
     post_problem,
     render_text,
     timeago,
@@ -235,3 +237,26 @@ def test_mentioned_names():
 
     text = "@Bob @bob x@carol https://a.example/@dave @erin_2."
     assert mentioned_names(text) == {"bob", "erin_2"}
+
+
+PERSON_PAGES = [
+    ("views.profile", {}),
+    ("views.user_feed", {}),
+    ("views.people", {"direction": "followers"}),
+    ("views.people", {"direction": "following"}),
+    ("views.follow", {}),
+    ("views.unfollow", {}),
+    ("views.shut_out", {"action": "mute"}),
+    ("views.let_in", {"action": "unblock"}),
+    ("reports.report_user", {}),
+]
+
+
+@pytest.mark.parametrize("script_root", ["", "/blog"])
+def test_person_urls_are_what_url_for_builds(app, script_root):
+    for nickname in ("ann", "bob_2", "x"):
+        with app.test_request_context("/", base_url=f"http://localhost{script_root}/"):
+            for endpoint, values in PERSON_PAGES:
+                built = url_for(endpoint, nickname=nickname, **values)
+                assert built.startswith(f"{script_root}/")
+                assert person_url(endpoint, nickname, **values) == built
