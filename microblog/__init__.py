@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -47,4 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     health.init_app(app)
     api.init_app(app)  # after errors: it answers errors under /api/ itself
     cli.init_app(app)
+    # Every model is imported now: set their mappers up here, not at the first query. A page's
+    # hot reads make instances without one (reads.persistent), and a new worker whose first
+    # request was an API call failed in them (a 500) with its mappers still unconfigured.
+    sa.orm.configure_mappers()
     return app

@@ -2,7 +2,10 @@
 
 import hashlib
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -11,6 +14,8 @@ from microblog.api.models import ApiToken
 from microblog.extensions import db
 from microblog.models import utcnow
 from tests.helpers import base_config, csrf_token, sign_in_as
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_token(client, name="my phone", scope="read write"):
@@ -133,3 +138,26 @@ def test_deleting_the_account_deletes_its_tokens(client, alice, token_for):
     db.session.delete(alice)
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+FIRST_REQUEST = """
+import sys
+from microblog import create_app
+from tests.helpers import base_config
+
+app = create_app(base_config(sys.argv[1]))
+response = app.test_client().get("/api/v1/timeline", headers={"Authorization": sys.argv[2]})
+print(response.status_code)
+"""
+
+
+def test_a_token_works_on_a_new_workers_first_request(database_url, alice, token_for):
+    # A token's owner is attached without a query (reads.from_row): in a new process, before
+    # anything has queried the ORM, that needs the mappers set up, which create_app does.
+    secret = token_for(alice, scope="read")
+    db.session.commit()
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_REQUEST, database_url, f"Bearer {secret}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.stdout.strip() == "200", done.stderr[-3000:]
