@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(avatars.avatar_url, "avatar_url")
     app.add_template_global(text.profile_url, "profile_url")
     app.add_template_global(text.person_url, "person_url")
+    app.add_template_global(text.person_link, "person_link")
     app.add_template_global(text.post_url, "post_url")
     app.add_template_global(text.fixed_url, "site_url")
     app.add_template_global(pages.unread_notifications, "unread_notifications")

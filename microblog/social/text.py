@@ -58,6 +58,16 @@ def profile_url(nickname: str) -> str:
     return _prefixes(request.script_root)[0] + nickname
 
 
+def person_link(person: Any) -> Markup:
+    """Return a person's display name (if any) beside their @nickname, linked to their profile
+    (a User, an author's or an actor's row): markup built in one call, not a template macro,
+    as lists draw one a row. It starts on a line of its own, as the macro's did."""
+    nickname, name = person.nickname, person.display_name
+    shown = f'<bdi class="display-name">{escape(name)}</bdi> ' if name else ""
+    link = f'<a class="person" href="{escape(profile_url(nickname))}">{shown}'
+    return Markup(f'\n{link}<span class="nickname">@{escape(nickname)}</span></a>')
+
+
 def person_url(endpoint: str, nickname: str, **values: str) -> str:
     """Return url_for(endpoint, nickname=nickname, **values), for the pages and actions of a
     person (a stored nickname, which needs no quoting): what goes around it built once per

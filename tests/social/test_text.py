@@ -1,5 +1,6 @@
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from flask import url_for
@@ -10,6 +11,7 @@ from microblog.social.text import (
     exact_utc,
     iso_utc,
     long_date,
+    person_link,
     person_url,
     post_problem,
     render_text,
@@ -260,3 +262,21 @@ def test_person_urls_are_what_url_for_builds(app, script_root):
                 built = url_for(endpoint, nickname=nickname, **values)
                 assert built.startswith(f"{script_root}/")
                 assert person_url(endpoint, nickname, **values) == built
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Ann <b>&\"'", '<bdi class="display-name">Ann &lt;b&gt;&amp;&#34;&#39;</bdi> '),
+        (None, ""),
+        ("", ""),
+    ],
+)
+def test_a_person_link_names_them_escaped_and_links_their_profile(app, name, shown):
+    person = SimpleNamespace(nickname="ann", display_name=name)
+    with app.test_request_context("/", base_url="http://localhost/blog/"):
+        link = person_link(person)
+    assert (
+        link
+        == f'\n<a class="person" href="/blog/u/ann">{shown}<span class="nickname">@ann</span></a>'
+    )
