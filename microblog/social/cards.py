@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
     """Give the app its card cache and the template global that draws cards."""
     app.config.setdefault("POST_CARD_CACHE_SIZE", DEFAULT_SIZE)
     app.extensions["post_cards"] = CardCache(app.config["POST_CARD_CACHE_SIZE"])
-    app.add_template_global(post_card, "cached_post_card")
+    app.add_template_global(post_card, "post_card")
     app.add_template_global(post_cards, "post_cards")
 
 
