@@ -26,24 +26,24 @@ def timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def external_prefix(endpoint: str, **values: Any) -> str:
-    """Return what url_for(endpoint, _external=True) starts with, built once per request.
+def external_prefixes() -> tuple[str, str]:
+    """What the external URLs of a profile and of a post start with, built once per request.
 
     Built for a value of one character, then cut: nicknames and post ids need no quoting.
     """
-    key = f"api_prefix:{endpoint}"
-    prefix: str | None = g.get(key)
-    if prefix is None:
-        prefix = url_for(endpoint, **values, _external=True)[:-1]
-        setattr(g, key, prefix)
-    return prefix
+    prefixes: tuple[str, str] | None = g.get("api_prefixes")
+    if prefixes is None:
+        profile = url_for("views.profile", nickname="x", _external=True)[:-1]
+        post = url_for("views.thread", post_id=1, _external=True)[:-1]
+        prefixes = g.api_prefixes = (profile, post)
+    return prefixes
 
 
 def person(user: User | AuthorRow | Actor) -> Json:
     return {
         "nickname": user.nickname,
         "display_name": user.display_name,
-        "url": external_prefix("views.profile", nickname="x") + user.nickname,
+        "url": external_prefixes()[0] + user.nickname,
     }
 
 
@@ -62,7 +62,7 @@ def post(item: Post | PostRow) -> Json:
         "like_count": item.like_count,
         "reply_count": item.reply_count,
         "liked": bool(item.liked),
-        "url": external_prefix("views.thread", post_id=1) + str(item.id),
+        "url": external_prefixes()[1] + str(item.id),
     }
 
 
