@@ -104,6 +104,10 @@ class SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         value = request.cookies.get(self.get_cookie_name(app))
         verified: LRU[tuple[dict[str, Any], float]] | None = app.extensions.get("sessions_seen")
+        if not value and app.secret_key:
+            # A visitor's or an API call's: an empty session, as Flask's would be, without
+            # Flask's building a signing serializer first (a JSON dump to test it, per request).
+            return self.session_class()
         if not value or verified is None or not app.secret_key:
             return super().open_session(app, request)
         max_age = app.permanent_session_lifetime.total_seconds()

@@ -131,3 +131,19 @@ def test_a_session_with_flashes_is_not_kept(app, client, alice, make_user):
     cookie = client.get_cookie("session").value
     assert cookie not in app.extensions["sessions_seen"]  # it holds a list: the flashed message
     assert "Your post is published." in client.get("/").get_data(as_text=True)
+
+
+def test_a_visitor_without_a_cookie_gets_an_empty_session_without_a_serializer(app, monkeypatch):
+    """Signing serializers are built for cookies to read or to write, not for every visitor."""
+    built: list[bool] = []
+    interface = app.session_interface
+    make = type(interface).get_signing_serializer
+    monkeypatch.setattr(
+        interface, "get_signing_serializer", lambda a: built.append(True) or make(interface, a)
+    )
+    visitor = app.test_client()
+    assert visitor.get("/explore").status_code == 200  # it puts nothing in the session
+    assert built == [] and visitor.get_cookie("session") is None
+    assert visitor.get("/login").status_code == 200  # the sign-in page stores a CSRF token
+    assert built == [True] and visitor.get_cookie("session") is not None
+    assert visitor.get("/login").status_code == 200  # the cookie, read back: kept as verified
