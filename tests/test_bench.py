@@ -22,7 +22,7 @@ from microblog import create_app
 from microblog.extensions import db
 from microblog.models import User
 from microblog.social.models import Follow, Post
-from tests.helpers import base_config
+from tests.helpers import base_config, need
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -191,8 +191,8 @@ def test_the_home_only_seed_loads_every_post_and_follow(database_url):
 
 
 def test_instructions_are_counted_per_page_and_bare_flask_costs_least(tmp_path):
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        pytest.skip("bench/instructions.py needs valgrind (Debian's valgrind package)")
+    valgrind = shutil.which("valgrind") and shutil.which("callgrind_control")
+    need(bool(valgrind), "bench/instructions.py needs valgrind (Debian's valgrind package)")
     command = [sys.executable, "-m", "bench.instructions", "hello", "healthz", "home"]
     small = ["--posts", "1200", "--requests", "3", "--readers", "2", "--work", str(tmp_path)]
     done = subprocess.run(

@@ -12,11 +12,13 @@ from microblog.extensions import db
 
 from .helpers import postgres
 
+# PostgreSQL only: SQLite's connections are not pinged (a file cannot hang up).
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
 
 @pytest.fixture
 def pg_app(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite's connections are not pinged (a file cannot hang up)")
+    assert db.engine.dialect.name == "postgresql"
     db.session.remove()  # the test's own session holds no connection: the pool has one
     return app
 
