@@ -10,7 +10,6 @@ Entry point for `make bench`: `run(args, database) -> dict`; alone:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from flask import Flask
 from bench import cpu, inprocess, loadgen
 from bench.databases import Database
 from bench.heavy_seed import USERS, Heavy, seed, seeded
+from bench.options import add_database_options
 from bench.run import SECRET_KEY, make_app, parse_size
 from bench.server import Gunicorn
 from microblog.extensions import db
@@ -219,13 +219,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m bench.heavy", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--posts", default="1m", help="sizes, e.g. 100k,1m (default 1m)")
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "MICROBLOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_options(parser)
     parser.add_argument("--repeat", type=int, default=50, help="runs per query (median)")
     parser.add_argument("--no-load", action="store_true", help="query times only, no gunicorn")
     parser.add_argument("--duration", type=float, default=5.0)

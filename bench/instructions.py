@@ -27,7 +27,7 @@ from typing import Any
 
 from bench import hello, inprocess, pages
 from bench.databases import Database
-from bench.options import parse_size, size_label
+from bench.options import add_database_options, parse_size, size_label
 from bench.run import make_app
 from bench.seed import Seeded, seed
 
@@ -48,13 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         help="page names, as in the report; also hello (bare Flask) and healthz (the app's floor)",
     )
     parser.add_argument("--posts", type=parse_size, default=parse_size("100k"))
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "MICROBLOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_options(parser)
     parser.add_argument("--requests", type=int, default=20, help="measured requests a page")
     parser.add_argument("--readers", type=int, default=20, help="readers the requests cycle over")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="where the data is kept")

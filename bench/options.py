@@ -9,6 +9,18 @@ from pathlib import Path
 HOME_ONLY_FROM = 5_000_000  # posts: from here on only the home timeline is seeded and measured
 
 
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """--database and --postgres-url, as every benchmark command takes them."""
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "MICROBLOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        help="server for --database postgresql; each size gets a schema of its own",
+    )
+
+
 def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=description)
     parser.add_argument(
@@ -17,14 +29,7 @@ def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
         help="sizes to seed, e.g. 10k,100k,1m (default 10k,100k); from 5m on (10m on "
         "PostgreSQL), only the home timeline is seeded and measured",
     )
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "MICROBLOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-        help="server for --database postgresql; each size gets a schema of its own, dropped after",
-    )
+    add_database_options(parser)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per round (default 5)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per page; the median counts")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
