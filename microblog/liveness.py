@@ -17,10 +17,9 @@ from __future__ import annotations
 import select
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 
-IDLE = psycopg.pq.TransactionStatus.IDLE
+from .prepared import idle_connection
 
 
 def init_app(engine: sa.Engine) -> None:
@@ -36,10 +35,9 @@ def init_app(engine: sa.Engine) -> None:
 
 def quiet(dbapi_connection: Any) -> bool:
     """Whether a psycopg connection is idle and the server has sent it nothing since."""
-    if not isinstance(dbapi_connection, psycopg.Connection) or dbapi_connection.broken:
-        return False
-    if dbapi_connection.closed or dbapi_connection.info.transaction_status != IDLE:
+    connection = idle_connection(dbapi_connection)
+    if connection is None:
         return False
     poller = select.poll()  # not select(): a busy process's descriptors can pass 1024
-    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    poller.register(connection.fileno(), select.POLLIN)
     return not poller.poll(0)  # POLLIN, or POLLHUP / POLLERR, which poll always reports

@@ -70,7 +70,7 @@ def _plan_once(dbapi_connection: Any, _record: Any) -> None:
 def _read_without_transaction(conn: sa.Connection) -> None:
     """SQLAlchemy begins (psycopg sends nothing yet): send no BEGIN before reads either. A
     connection already in autocommit (isolation_level="AUTOCOMMIT": VACUUM) is left so."""
-    dbapi = _usable(conn.connection.dbapi_connection)
+    dbapi = idle_connection(conn.connection.dbapi_connection)
     if dbapi is not None and not dbapi.autocommit:
         dbapi.autocommit = True  # a local setting: no round trip
         conn.info[READING_ONLY] = True
@@ -80,19 +80,20 @@ def _transaction_for_writes(conn: sa.Connection, _cursor: Any, statement: str, *
     """Before the first statement that writes, leave autocommit: psycopg sends BEGIN first."""
     if conn.info.get(READING_ONLY) and not only_reads(statement):
         del conn.info[READING_ONLY]
-        dbapi = _usable(conn.connection.dbapi_connection)
+        dbapi = idle_connection(conn.connection.dbapi_connection)
         if dbapi is not None:
             dbapi.autocommit = False
 
 
 def _as_psycopg_left_it(dbapi_connection: Any, record: Any) -> None:
     """Back in the pool, out of autocommit again: raw_connection() users get psycopg's way."""
-    if record.info.pop(READING_ONLY, False) and _usable(dbapi_connection) is not None:
+    if record.info.pop(READING_ONLY, False) and idle_connection(dbapi_connection) is not None:
         dbapi_connection.autocommit = False
 
 
-def _usable(dbapi: Any) -> psycopg.Connection[Any] | None:
-    """The psycopg connection, if it is one that can change its autocommit now."""
+def idle_connection(dbapi: Any) -> psycopg.Connection[Any] | None:
+    """The psycopg connection, if it is open and idle (no transaction): one that can change its
+    autocommit now, or that liveness.py may take as alive."""
     if not isinstance(dbapi, psycopg.Connection) or dbapi.closed or dbapi.broken:
         return None
     return dbapi if dbapi.info.transaction_status == IDLE else None
